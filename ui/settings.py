@@ -1,0 +1,43 @@
+"""Settings, read from the environment (prefix ``PTOOL_``) -- only by the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the workspace lives and which stores and model endpoint to use.
+
+    Every path defaults to a place inside ``workspace`` so one folder holds all a run creates.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PTOOL_", extra="ignore")
+
+    workspace: Path = Field(default=Path("data"), description="Folder for everything a run creates.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<workspace>/ptool.db (WAL)."
+    )
+    chroma_path: Path | None = Field(default=None, description="Default <workspace>/chroma.")
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a Chroma server; overrides chroma_path."
+    )
+    model_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint (e.g. http://localhost:8000/v1); "
+        "unset = start the embedded CPU server.",
+    )
+    model_name: str = Field(default="ptool", description="Model name sent to the endpoint.")
+    model_api_key: str = Field(default="not-needed")
+    catalog_dir: Path | None = Field(default=None, description="Default: the shipped catalog.")
+    seed_file: Path | None = Field(default=None, description="Default: the shipped personas.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.workspace / 'ptool.db'}"
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.workspace / "chroma"
