@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PField
 from sqlalchemy import Column
 from sqlalchemy.types import JSON
@@ -85,6 +85,12 @@ class HistoryEventBase(SQLModel):
     action: str = Field(min_length=1, description="What the user did, e.g. 'bought premium wine'.")
     timestamp: datetime = Field(default_factory=_utcnow)
     source: EventSource = EventSource.seeded
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """Stored times are UTC; a naive time from a seed file is taken to be UTC."""
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class HistoryEventCreate(HistoryEventBase):

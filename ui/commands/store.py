@@ -1,0 +1,187 @@
+"""Workspace, persona, history and catalog commands: setup, users, user, history, forget,
+catalog, call, reindex."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from assistant import accounts
+from profiles import crud
+from profiles.io import default_seed_file, export_user, read_persona_file
+from ui.errors import UsageError, cli_errors, fail
+from ui.settings import Settings
+from ui.wiring import open_workspace
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``ptool`` app."""
+    app.command("setup")(setup)
+    app.command("users")(users)
+    user_app = typer.Typer(help="Inspect one persona.", no_args_is_help=True)
+    user_app.command("show")(user_show)
+    app.add_typer(user_app, name="user")
+    app.command("history")(history)
+    app.command("forget")(forget)
+    app.command("catalog")(catalog)
+    app.command("call")(call)
+    app.command("reindex")(reindex)
+
+
+@cli_errors
+def setup() -> None:
+    """Create the workspace (database, history index) and load the seeded personas. Idempotent."""
+    settings = Settings()
+    ws = open_workspace(settings, create=True)
+    personas = read_persona_file(settings.seed_file or default_seed_file())
+    report = accounts.seed_personas(engine=ws.engine, index=ws.index, personas=personas)
+    n_apis = len(ws.catalog.iter_apis())
+    console.print(
+        f"workspace [bold]{settings.workspace}[/]: {report.users_total} personas "
+        f"({report.users_added} new, {report.events_indexed} events indexed), catalog of "
+        f"{len(ws.catalog.scenarios)} scenarios / {n_apis} APIs. Next: `ptool users`."
+    )
+
+
+@cli_errors
+def users(
+    search: Annotated[str | None, typer.Option(help="Only usernames containing this text.")] = None,
+) -> None:
+    """List the personas in the workspace."""
+    ws = open_workspace(Settings())
+    table = Table("username", "id", "name", "city", "events")
+    with Session(ws.engine) as session:
+        for user in crud.list_users(session=session, search=search):
+            n = len(crud.list_events(session=session, user_id=user.id))
+            table.add_row(user.username, user.id, user.basic_features.get("name", ""),
+                          user.basic_features.get("city", ""), str(n))
+    console.print(table)
+
+
+@cli_errors
+def user_show(
+    name: Annotated[str, typer.Argument(help="Username (or id).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Full export as JSON.")] = False,
+) -> None:
+    """Show one persona's basic features and history counts per scenario."""
+    ws = open_workspace(Settings())
+    with Session(ws.engine) as session:
+        user = crud.require_user(session=session, name_or_id=name)
+        if as_json:
+            console.print_json(json.dumps(export_user(session=session, user=user)))
+            return
+        table = Table("feature", "value", title=f"{user.username} ({user.id})")
+        for key, value in user.basic_features.items():
+            table.add_row(key, str(value))
+        console.print(table)
+        counts: dict[str, int] = {}
+        for event in crud.list_events(session=session, user_id=user.id):
+            counts[event.scenario] = counts.get(event.scenario, 0) + 1
+    console.print("history: " + ", ".join(f"{s}={n}" for s, n in sorted(counts.items())))
+
+
+@cli_errors
+def history(
+    name: Annotated[str, typer.Argument(help="Username (or id).")],
+    scenario: Annotated[str | None, typer.Option(help="Only this scenario.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Rank this user's events by meaning (semantic search).")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="How many search results.")] = 5,
+) -> None:
+    """A persona's behaviour history, or a semantic search over it (only ever this user's)."""
+    ws = open_workspace(Settings())
+    with Session(ws.engine) as session:
+        user = crud.require_user(session=session, name_or_id=name)
+        if scenario and scenario not in ws.catalog.scenarios:
+            raise UsageError(
+                f"unknown scenario {scenario!r}; known: {', '.join(sorted(ws.catalog.scenarios))}"
+            )
+        if search:
+            hits = ws.index.search(user_id=user.id, text=search, k=k, scenario=scenario)
+            table = Table("score", "scenario", "platform", "action", "time",
+                          title=f"{user.username}: events closest to {search!r}")
+            for hit in hits:
+                table.add_row(f"{1 - hit.distance:.3f}", hit.scenario, hit.platform, hit.action,
+                              hit.timestamp[:16])
+        else:
+            table = Table("id", "scenario", "platform", "action", "time", "source",
+                          title=f"{user.username}: history")
+            for e in crud.list_events(session=session, user_id=user.id, scenario=scenario):
+                table.add_row(str(e.id), e.scenario, e.platform, e.action,
+                              e.timestamp.isoformat()[:16], e.source.value)
+    console.print(table)
+
+
+@cli_errors
+def forget(
+    name: Annotated[str, typer.Argument(help="Username (or id).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a persona: profile, history, index vectors, platform records and chat threads."""
+    ws = open_workspace(Settings())
+    with Session(ws.engine) as session:
+        user = crud.require_user(session=session, name_or_id=name)
+    if not yes and not typer.confirm(f"Forget {user.username!r} and everything about them?"):
+        raise fail("nothing deleted", code=1)
+    report = accounts.forget_user(engine=ws.engine, index=ws.index, name_or_id=user.id)
+    console.print(
+        f"forgot {report.username}: {report.events_deleted} events, {report.threads_deleted} "
+        f"threads, {report.api_records_deleted} platform records"
+    )
+
+
+@cli_errors
+def catalog(
+    scenario: Annotated[str | None, typer.Option(help="Only this scenario.")] = None,
+) -> None:
+    """List scenarios, platforms (with their characteristics) and APIs."""
+    ws = open_workspace(Settings())
+    try:
+        entries = ws.catalog.iter_apis(scenario)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    table = Table("scenario", "platform", "api", "required", "effect")
+    for s, p, a in entries:
+        table.add_row(s.name, p.name, a.name, ", ".join(a.required), a.effect)
+    console.print(table)
+
+
+@cli_errors
+def call(
+    target: Annotated[str, typer.Argument(help="PLATFORM.API, e.g. MegaMart.MegaMart_trackOrder")],
+    user: Annotated[str, typer.Option("--user", help="Username whose platform state is used.")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+) -> None:
+    """Execute one mock platform API as a user (validated against its schema first)."""
+    platform, sep, api_name = target.partition(".")
+    if not sep or not api_name:
+        raise UsageError(f"expected PLATFORM.API, got {target!r}; see `ptool catalog`")
+    try:
+        arguments: Any = json.loads(args)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--args is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    ws = open_workspace(Settings())
+    with Session(ws.engine) as session:
+        owner = crud.require_user(session=session, name_or_id=user).id
+    result = ws.executor.execute(owner=owner, platform=platform, name=api_name, arguments=arguments)
+    if not result.check.valid or not result.ok:
+        detail = "; ".join(result.check.errors) or str(result.response.get("error"))
+        kind = result.check.error_type or "call:failed"
+        raise fail(f"{kind}: {detail}")
+    console.print_json(json.dumps(result.response))
+
+
+@cli_errors
+def reindex() -> None:
+    """Rebuild the history index from the database (the source of truth)."""
+    ws = open_workspace(Settings())
+    n = accounts.reindex(engine=ws.engine, index=ws.index)
+    console.print(f"reindexed {n} events")

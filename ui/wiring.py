@@ -1,0 +1,66 @@
+"""Builds the stores from settings: the only place that turns configuration into live objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from profiles.db import StoreUnavailable, check_reachable, init_db, make_engine
+from profiles.history_index import HistoryIndex
+from toolcatalog import state as _catalog_tables  # noqa: F401  (registers api_record table)
+from toolcatalog.executor import MockExecutor
+from toolcatalog.loader import load_catalog
+from toolcatalog.models import Catalog
+from ui.settings import Settings
+
+
+@dataclass
+class Workspace:
+    """Open handles on one workspace: database engine, history index, catalog."""
+
+    settings: Settings
+    engine: Engine
+    index: HistoryIndex
+    catalog: Catalog
+    _executor: MockExecutor | None = field(default=None, repr=False)
+
+    @property
+    def executor(self) -> MockExecutor:
+        if self._executor is None:
+            self._executor = MockExecutor(self.catalog, self.engine)
+        return self._executor
+
+
+def _sqlite_file(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
+    """Open the configured workspace. With ``create`` make folders and tables (``ptool setup``);
+    without it a missing SQLite file is an error telling the user to run setup -- so read-only
+    commands never create an empty database by accident."""
+    url = settings.resolved_database_url
+    db_file = _sqlite_file(url)
+    if create:
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        if db_file is not None:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+    elif db_file is not None and not db_file.is_file():
+        raise StoreUnavailable(
+            f"no database at {db_file}; run `ptool setup` first (or set PTOOL_WORKSPACE / "
+            "PTOOL_DATABASE_URL)"
+        )
+    catalog = load_catalog(settings.catalog_dir)
+    engine = make_engine(url)
+    if create:
+        init_db(engine)
+    else:
+        check_reachable(engine)
+    index = (
+        HistoryIndex.from_url(settings.chroma_url)
+        if settings.chroma_url
+        else HistoryIndex.from_path(settings.resolved_chroma_path)
+    )
+    return Workspace(settings=settings, engine=engine, index=index, catalog=catalog)
