@@ -90,8 +90,13 @@ def forget_user(
     index.delete_user(user_id)
     for hook in forget_hooks:
         hook(user_id, thread_ids)
-    return ForgetReport(user_id=user_id, username=username, events_deleted=n_events,
-                        threads_deleted=len(thread_ids), api_records_deleted=n_records)
+    return ForgetReport(
+        user_id=user_id,
+        username=username,
+        events_deleted=n_events,
+        threads_deleted=len(thread_ids),
+        api_records_deleted=n_records,
+    )
 
 
 def reindex(*, engine: Engine, index: HistoryIndex) -> int:

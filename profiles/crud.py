@@ -85,7 +85,9 @@ def list_events(
         stmt = stmt.where(HistoryEvent.platform == platform)
     if source:
         stmt = stmt.where(HistoryEvent.source == source)
-    return list(session.exec(stmt.order_by(col(HistoryEvent.timestamp), col(HistoryEvent.id))).all())
+    return list(
+        session.exec(stmt.order_by(col(HistoryEvent.timestamp), col(HistoryEvent.id))).all()
+    )
 
 
 def all_events(*, session: Session) -> Sequence[HistoryEvent]:
@@ -115,7 +117,7 @@ def list_threads(*, session: Session, user_id: str) -> list[ChatThread]:
 
 
 def delete_user_rows(*, session: Session, user_id: str) -> list[str]:
-    """Delete the user's events, threads and row. Returns the deleted thread ids (for checkpoints)."""
+    """Delete the user's events, threads and row. Returns deleted thread ids (for checkpoints)."""
     thread_ids = [t.id for t in list_threads(session=session, user_id=user_id)]
     session.exec(delete(HistoryEvent).where(col(HistoryEvent.user_id) == user_id))
     session.exec(delete(ChatThread).where(col(ChatThread.user_id) == user_id))

@@ -30,7 +30,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise StoreUnavailable(
+            f"the database driver for {url.split(':', 1)[0]!r} is not installed ({exc.name}); "
+            "install it (e.g. `pip install psycopg2-binary` for PostgreSQL) "
+            "or fix PTOOL_DATABASE_URL"
+        ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -38,7 +38,9 @@ def bundled_model_dir() -> Path:
             f"the embedding model package is not installed; run `{INSTALL_HINT}`"
         ) from exc
     if not (path / "model.safetensors").is_file():
-        raise EmbeddingModelMissing(f"embedding weights missing under {path}; reinstall: `{INSTALL_HINT}`")
+        raise EmbeddingModelMissing(
+            f"embedding weights missing under {path}; reinstall: `{INSTALL_HINT}`"
+        )
     return path
 
 
@@ -59,8 +61,13 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     """Unit-normalised embeddings, shape (len(texts), 384)."""
     with _lock:
         model = _load_model()
-        vectors = model.encode(texts, batch_size=64, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        vectors = model.encode(
+            texts,
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
     return np.asarray(vectors, dtype=np.float32)
 
 

@@ -7,6 +7,7 @@ The database is the source of truth; :meth:`HistoryIndex.rebuild` recreates the 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,14 @@ class HistoryIndex:
     def from_url(cls, url: str) -> HistoryIndex:
         parsed = urlparse(url)
         settings = ChromaSettings(anonymized_telemetry=False)
-        return cls(chromadb.HttpClient(host=parsed.hostname or "localhost",
-                                       port=parsed.port or 8000,
-                                       ssl=parsed.scheme == "https", settings=settings))
+        return cls(
+            chromadb.HttpClient(
+                host=parsed.hostname or "localhost",
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
+        )
 
     @property
     def collection(self) -> Any:
@@ -82,8 +88,13 @@ class HistoryIndex:
                 ids=[str(e.id) for e in batch],
                 documents=[event_document(e) for e in batch],
                 metadatas=[
-                    {"user_id": e.user_id, "scenario": e.scenario, "platform": e.platform,
-                     "action": e.action, "timestamp": e.timestamp.isoformat()}
+                    {
+                        "user_id": e.user_id,
+                        "scenario": e.scenario,
+                        "platform": e.platform,
+                        "action": e.action,
+                        "timestamp": e.timestamp.isoformat(),
+                    }
                     for e in batch
                 ],
             )
@@ -105,14 +116,16 @@ class HistoryIndex:
     def search(
         self, *, user_id: str, text: str, k: int = 5, scenario: str | None = None
     ) -> list[HistoryHit]:
-        """The ``k`` events of ``user_id`` closest in meaning to ``text`` (optionally one scenario)."""
+        """The ``k`` events of ``user_id`` closest in meaning to ``text``."""
         if not user_id:
             raise ValueError("a history search needs a user_id")
         where: dict[str, Any] = {"user_id": user_id}
         if scenario:
             where = {"$and": [{"user_id": user_id}, {"scenario": scenario}]}
         result = self.collection.query(
-            query_texts=[text], n_results=max(1, k), where=where,
+            query_texts=[text],
+            n_results=max(1, k),
+            where=where,
             include=["metadatas", "distances"],
         )
         hits: list[HistoryHit] = []
@@ -126,10 +139,8 @@ class HistoryIndex:
 
     def rebuild(self, events: Sequence[HistoryEvent]) -> int:
         """Drop the collection and index ``events`` (the database's rows) again."""
-        try:
+        with contextlib.suppress(Exception):
             self._client.delete_collection(self._name)
-        except Exception:  # noqa: BLE001 - chroma raises different types when it is absent
-            pass
         self._collection = None
         self.add(events)
         return len(events)

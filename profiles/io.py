@@ -84,8 +84,13 @@ def export_user(*, session: Session, user: User) -> dict[str, Any]:
         "username": user.username,
         "basic_features": user.basic_features,
         "history": [
-            {"scenario": e.scenario, "platform": e.platform, "action": e.action,
-             "timestamp": e.timestamp.isoformat(), "source": e.source.value}
+            {
+                "scenario": e.scenario,
+                "platform": e.platform,
+                "action": e.action,
+                "timestamp": e.timestamp.isoformat(),
+                "source": e.source.value,
+            }
             for e in events
         ],
     }

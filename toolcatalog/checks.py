@@ -16,7 +16,7 @@ from toolcatalog.models import ApiSpec
 
 
 class CheckResult(BaseModel):
-    """Outcome of validating one call. ``error_type`` is namespaced, e.g. ``call:missing_required``."""
+    """Outcome of validating one call; ``error_type`` is namespaced (``call:missing_required``)."""
 
     valid: bool
     errors: list[str] = Field(default_factory=list)
@@ -31,17 +31,18 @@ class CheckResult(BaseModel):
         return cls(valid=False, error_type=error_type, errors=errors)
 
 
-def check_call(
-    name: str, arguments: Any, apis: Mapping[str, ApiSpec]
-) -> CheckResult:
+def check_call(name: str, arguments: Any, apis: Mapping[str, ApiSpec]) -> CheckResult:
     """Validate ``name(**arguments)`` against the callable set ``apis`` (name -> spec)."""
     api = apis.get(name)
     if api is None:
         known = ", ".join(sorted(apis)) or "none"
-        return CheckResult.fail("call:unknown_function", [f"unknown function {name!r}; callable: {known}"])
+        return CheckResult.fail(
+            "call:unknown_function", [f"unknown function {name!r}; callable: {known}"]
+        )
     if not isinstance(arguments, Mapping):
         return CheckResult.fail(
-            "call:bad_arguments", [f"arguments of {name} must be a JSON object, got {type(arguments).__name__}"]
+            "call:bad_arguments",
+            [f"arguments of {name} must be a JSON object, got {type(arguments).__name__}"],
         )
     schema = api.function.parameters
     properties: dict[str, Any] = schema.get("properties", {})
@@ -54,7 +55,10 @@ def check_call(
     if unexpected:
         return CheckResult.fail(
             "call:unexpected_param",
-            [f"{name}: unexpected parameter '{p}' (allowed: {', '.join(properties)})" for p in unexpected],
+            [
+                f"{name}: unexpected parameter '{p}' (allowed: {', '.join(properties)})"
+                for p in unexpected
+            ],
         )
     type_errors: list[str] = []
     value_errors: list[str] = []

@@ -47,7 +47,7 @@ def _seed(*parts: Any) -> int:
 
 
 def _fake_value(schema: dict[str, Any], key: str, seed: int, args: dict[str, Any]) -> Any:
-    """A deterministic value of the schema's type; echoes a same-named argument when there is one."""
+    """A deterministic value of the schema's type; echoes a same-named argument."""
     if key in args:
         return args[key]
     kind = schema.get("type", "string")
@@ -71,15 +71,19 @@ def _fake_item(schema: dict[str, Any], seed: int, args: dict[str, Any]) -> Any:
     if schema.get("type", "object") == "object" and not schema.get("properties"):
         # Search-like results: an item that mentions what was asked for.
         subject = next((str(v) for v in args.values() if isinstance(v, str)), "item")
-        return {"id": f"ID-{seed % 100000:05d}", "name": f"{subject} #{1 + seed % 9}",
-                "price": round(5 + (seed % 20000) / 100, 2), "rating": round(3 + (seed % 20) / 10, 1)}
+        return {
+            "id": f"ID-{seed % 100000:05d}",
+            "name": f"{subject} #{1 + seed % 9}",
+            "price": round(5 + (seed % 20000) / 100, 2),
+            "rating": round(3 + (seed % 20) / 10, 1),
+        }
     return _fake_value(schema, "item", seed, {})
 
 
 def _fake_object(schema: dict[str, Any], seed: int, args: dict[str, Any]) -> dict[str, Any]:
     props: dict[str, Any] = schema.get("properties", {})
     if not props:
-        return _fake_item(schema, seed, args)  # type: ignore[no-any-return]
+        return _fake_item(schema, seed, args)
     return {k: _fake_value(v, k, seed + n, args) for n, (k, v) in enumerate(props.items())}
 
 
@@ -97,37 +101,48 @@ class MockExecutor:
             "cancel": self._change,
         }
 
-    def execute(
-        self, *, owner: str, platform: str, name: str, arguments: Any
-    ) -> ExecutionResult:
+    def execute(self, *, owner: str, platform: str, name: str, arguments: Any) -> ExecutionResult:
         """Validate and run ``platform.name(**arguments)`` for ``owner``."""
         try:
             _, plat = self._catalog.find_platform(platform)
         except KeyError as exc:
             check = CheckResult.fail("call:unknown_platform", [str(exc.args[0])])
-            return ExecutionResult(platform=platform, name=name, arguments={}, check=check,
-                                   response={"error": str(exc.args[0])})
+            return ExecutionResult(
+                platform=platform,
+                name=name,
+                arguments={},
+                check=check,
+                response={"error": str(exc.args[0])},
+            )
         apis = {a.name: a for a in plat.apis}
         check = check_call(name, arguments, apis)
         args = dict(arguments) if isinstance(arguments, dict) else {}
         if not check.valid:
-            return ExecutionResult(platform=plat.name, name=name, arguments=args, check=check,
-                                   response={"error": "; ".join(check.errors)})
+            return ExecutionResult(
+                platform=plat.name,
+                name=name,
+                arguments=args,
+                check=check,
+                response={"error": "; ".join(check.errors)},
+            )
         api = apis[name]
         with Session(self._engine) as session:
             response = self._handlers[api.effect](session, owner, plat, api, args)
             session.commit()
         if "error" not in response:
             _check_response(api, response)
-        return ExecutionResult(platform=plat.name, name=name, arguments=args, check=check,
-                               response=response)
+        return ExecutionResult(
+            platform=plat.name, name=name, arguments=args, check=check, response=response
+        )
 
-    def _read(self, session: Session, owner: str, plat: Platform, api: ApiSpec,
-              args: dict[str, Any]) -> dict[str, Any]:
+    def _read(
+        self, session: Session, owner: str, plat: Platform, api: ApiSpec, args: dict[str, Any]
+    ) -> dict[str, Any]:
         return _fake_object(api.function.response, _seed(plat.name, api.name, args), args)
 
-    def _create(self, session: Session, owner: str, plat: Platform, api: ApiSpec,
-                args: dict[str, Any]) -> dict[str, Any]:
+    def _create(
+        self, session: Session, owner: str, plat: Platform, api: ApiSpec, args: dict[str, Any]
+    ) -> dict[str, Any]:
         assert api.record is not None  # the loader guarantees it
         n = state.count_records(session=session, owner=owner, platform=plat.name, record=api.record)
         seed = _seed(owner, plat.name, api.name, args, n)
@@ -139,35 +154,57 @@ class MockExecutor:
                 response[key] = record_id
         if "status" in response:
             response["status"] = status
-        session.add(state.ApiRecord(owner=owner, platform=plat.name, record=api.record,
-                                    record_id=record_id, status=status,
-                                    payload={"api": api.name, "arguments": args, "response": response}))
+        session.add(
+            state.ApiRecord(
+                owner=owner,
+                platform=plat.name,
+                record=api.record,
+                record_id=record_id,
+                status=status,
+                payload={"api": api.name, "arguments": args, "response": response},
+            )
+        )
         return response
 
-    def _lookup(self, session: Session, owner: str, plat: Platform, api: ApiSpec,
-                args: dict[str, Any]) -> dict[str, Any]:
+    def _lookup(
+        self, session: Session, owner: str, plat: Platform, api: ApiSpec, args: dict[str, Any]
+    ) -> dict[str, Any]:
         assert api.record is not None
         record_id = _record_id_arg(args)
         if record_id is None:
             limit = int(args.get("limit", 20))
-            rows = state.list_records(session=session, owner=owner, platform=plat.name,
-                                      record=api.record, limit=limit)
-            items = [{"id": r.record_id, "status": r.status, **r.payload.get("arguments", {})}
-                     for r in rows]
+            rows = state.list_records(
+                session=session, owner=owner, platform=plat.name, record=api.record, limit=limit
+            )
+            items = [
+                {"id": r.record_id, "status": r.status, **r.payload.get("arguments", {})}
+                for r in rows
+            ]
             key = next(iter(api.function.response.get("properties", {"items": None})))
             return {key: items}
-        row = state.find_record(session=session, owner=owner, platform=plat.name,
-                                record=api.record, record_id=record_id)
+        row = state.find_record(
+            session=session, owner=owner, platform=plat.name, record=api.record, record_id=record_id
+        )
         if row is None:
             return {"error": f"no {api.record} {record_id!r} on {plat.name} for this user"}
         return _record_response(api, row)
 
-    def _change(self, session: Session, owner: str, plat: Platform, api: ApiSpec,
-                args: dict[str, Any]) -> dict[str, Any]:
+    def _change(
+        self, session: Session, owner: str, plat: Platform, api: ApiSpec, args: dict[str, Any]
+    ) -> dict[str, Any]:
         assert api.record is not None
         record_id = _record_id_arg(args)
-        row = None if record_id is None else state.find_record(
-            session=session, owner=owner, platform=plat.name, record=api.record, record_id=record_id)
+        row = (
+            None
+            if record_id is None
+            else state.find_record(
+                session=session,
+                owner=owner,
+                platform=plat.name,
+                record=api.record,
+                record_id=record_id,
+            )
+        )
         if row is None:
             return {"error": f"no {api.record} {record_id!r} on {plat.name} for this user"}
         if row.status == "cancelled":

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel
 
-from toolcatalog.models import ApiSpec, Catalog
+from toolcatalog.models import ApiSpec, Catalog, Platform, Scenario
 
 Embedder = Callable[[list[str]], np.ndarray]
 """Maps texts to unit-normalised vectors, shape (n, dim)."""
@@ -24,11 +24,16 @@ class ToolHit(BaseModel):
     score: float
 
 
-def api_document(platform: str, api: ApiSpec) -> str:
-    """What is embedded for an API: its name split into words, description and parameter names."""
+def api_document(scenario: Scenario, platform: Platform, api: ApiSpec) -> str:
+    """What is embedded for an API: what it does, its parameters, and what its platform and
+    scenario are about (so "pepperoni pizza" lands on takeout APIs, not shopping ones)."""
     words = api.name.split("_", 1)[-1]
     params = ", ".join(api.function.parameters.get("properties", {}))
-    return f"{words}: {api.function.description} Parameters: {params}. Platform: {platform}."
+    traits = "; ".join(platform.profile.values())
+    return (
+        f"{words}: {api.function.description} Parameters: {params}. "
+        f"{scenario.name}: {scenario.description} {platform.name}: {traits}."
+    )
 
 
 class ToolIndex:
@@ -41,7 +46,7 @@ class ToolIndex:
 
     def _vectors(self) -> np.ndarray:
         if self._matrix is None:
-            docs = [api_document(p.name, a) for _, p, a in self._entries]
+            docs = [api_document(s, p, a) for s, p, a in self._entries]
             self._matrix = self._embed(docs)
         return self._matrix
 

@@ -21,7 +21,7 @@ from toolcatalog.loader import CatalogError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
     UnknownUser,

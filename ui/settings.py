@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PTOOL_", extra="ignore")
 
-    workspace: Path = Field(default=Path("data"), description="Folder for everything a run creates.")
+    workspace: Path = Field(
+        default=Path("data"), description="Folder for everything a run creates."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<workspace>/ptool.db (WAL)."
     )

@@ -43,6 +43,7 @@ def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
     commands never create an empty database by accident."""
     url = settings.resolved_database_url
     db_file = _sqlite_file(url)
+    catalog = load_catalog(settings.catalog_dir)  # first: a bad catalog must not leave files behind
     if create:
         settings.workspace.mkdir(parents=True, exist_ok=True)
         if db_file is not None:
@@ -52,7 +53,6 @@ def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
             f"no database at {db_file}; run `ptool setup` first (or set PTOOL_WORKSPACE / "
             "PTOOL_DATABASE_URL)"
         )
-    catalog = load_catalog(settings.catalog_dir)
     engine = make_engine(url)
     if create:
         init_db(engine)

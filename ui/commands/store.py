@@ -60,8 +60,13 @@ def users(
     with Session(ws.engine) as session:
         for user in crud.list_users(session=session, search=search):
             n = len(crud.list_events(session=session, user_id=user.id))
-            table.add_row(user.username, user.id, user.basic_features.get("name", ""),
-                          user.basic_features.get("city", ""), str(n))
+            table.add_row(
+                user.username,
+                user.id,
+                user.basic_features.get("name", ""),
+                user.basic_features.get("city", ""),
+                str(n),
+            )
     console.print(table)
 
 
@@ -106,17 +111,41 @@ def history(
             )
         if search:
             hits = ws.index.search(user_id=user.id, text=search, k=k, scenario=scenario)
-            table = Table("score", "scenario", "platform", "action", "time",
-                          title=f"{user.username}: events closest to {search!r}")
+            table = Table(
+                "score",
+                "scenario",
+                "platform",
+                "action",
+                "time",
+                title=f"{user.username}: events closest to {search!r}",
+            )
             for hit in hits:
-                table.add_row(f"{1 - hit.distance:.3f}", hit.scenario, hit.platform, hit.action,
-                              hit.timestamp[:16])
+                table.add_row(
+                    f"{1 - hit.distance:.3f}",
+                    hit.scenario,
+                    hit.platform,
+                    hit.action,
+                    hit.timestamp[:16],
+                )
         else:
-            table = Table("id", "scenario", "platform", "action", "time", "source",
-                          title=f"{user.username}: history")
+            table = Table(
+                "id",
+                "scenario",
+                "platform",
+                "action",
+                "time",
+                "source",
+                title=f"{user.username}: history",
+            )
             for e in crud.list_events(session=session, user_id=user.id, scenario=scenario):
-                table.add_row(str(e.id), e.scenario, e.platform, e.action,
-                              e.timestamp.isoformat()[:16], e.source.value)
+                table.add_row(
+                    str(e.id),
+                    e.scenario,
+                    e.platform,
+                    e.action,
+                    e.timestamp.isoformat()[:16],
+                    e.source.value,
+                )
     console.print(table)
 
 

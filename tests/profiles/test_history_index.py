@@ -1,0 +1,120 @@
+"""Chroma history index with the real embedding model: ranking, isolation, forget, rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from assistant import accounts
+from profiles import crud
+from profiles.db import init_db, make_engine
+from profiles.history_index import HistoryIndex
+from profiles.models import BasicFeatures, HistoryEventCreate, UserCreate
+from toolcatalog import state
+
+ACTIONS = [
+    ("shopping", "LuxeLane", "bought a bottle of red wine"),
+    ("shopping", "MegaMart", "bought a pack of batteries"),
+    ("takeout", "QuickBite", "ordered a cheeseburger"),
+    ("travel", "SkyJet", "booked a flight to Lisbon"),
+]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Engine, HistoryIndex, str, str]]:
+    """Two users with near-identical histories (only the platform differs)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    init_db(engine)
+    index = HistoryIndex.from_path(tmp_path / "chroma")
+    ids = []
+    for name, platform_suffix in (("ann", ""), ("ben", "")):
+        with Session(engine) as session:
+            user = crud.create_user(
+                session=session,
+                user_create=UserCreate(
+                    username=name, basic_features=BasicFeatures(name=name.title())
+                ),
+            )
+            session.commit()
+            ids.append(user.id)
+        accounts.record_events(
+            engine=engine,
+            index=index,
+            user_id=user.id,
+            events=[
+                HistoryEventCreate(scenario=s, platform=p + platform_suffix, action=f"{a} ({name})")
+                for s, p, a in ACTIONS
+            ],
+        )
+    yield engine, index, ids[0], ids[1]
+    engine.dispose()
+
+
+def test_search_ranks_by_meaning(world: tuple[Engine, HistoryIndex, str, str]) -> None:
+    _, index, ann, _ = world
+    hits = index.search(user_id=ann, text="wine", k=4)
+    assert "wine" in hits[0].action
+    assert [h.distance for h in hits] == sorted(h.distance for h in hits)
+    hits = index.search(user_id=ann, text="plane trip", k=1)
+    assert "flight" in hits[0].action
+
+
+def test_searches_never_cross_users(world: tuple[Engine, HistoryIndex, str, str]) -> None:
+    _, index, ann, ben = world
+    for text in ("wine", "bought a bottle of red wine (ben)", "ben", "flight"):
+        for uid, other in ((ann, "(ben)"), (ben, "(ann)")):
+            hits = index.search(user_id=uid, text=text, k=10)
+            assert len(hits) == len(ACTIONS)
+            assert all(h.user_id == uid and other not in h.action for h in hits)
+    scoped = index.search(user_id=ann, text="wine", k=10, scenario="travel")
+    assert [h.scenario for h in scoped] == ["travel"]
+    with pytest.raises(ValueError):
+        index.search(user_id="", text="wine")
+
+
+def test_forget_deletes_rows_vectors_and_platform_state(
+    world: tuple[Engine, HistoryIndex, str, str],
+) -> None:
+    engine, index, ann, ben = world
+    with Session(engine) as session:
+        crud.create_thread(session=session, user_id=ann, title="t")
+        session.add(
+            state.ApiRecord(
+                owner=ann,
+                platform="MegaMart",
+                record="order",
+                record_id="ORD-1",
+                status="confirmed",
+            )
+        )
+        session.commit()
+    forgotten: list[tuple[str, list[str]]] = []
+    report = accounts.forget_user(
+        engine=engine,
+        index=index,
+        name_or_id="ann",
+        forget_hooks=[lambda uid, threads: forgotten.append((uid, threads))],
+    )
+    assert report.events_deleted == len(ACTIONS) and report.threads_deleted == 1
+    assert report.api_records_deleted == 1
+    assert forgotten and forgotten[0][0] == ann
+    assert index.count(ann) == 0
+    assert index.count(ben) == len(ACTIONS)
+    with Session(engine) as session:
+        assert crud.get_user(session=session, user_id=ann) is None
+        assert crud.list_events(session=session, user_id=ann) == []
+    with pytest.raises(crud.UnknownUser):
+        accounts.forget_user(engine=engine, index=index, name_or_id="ann")
+
+
+def test_rebuild_from_database(world: tuple[Engine, HistoryIndex, str, str]) -> None:
+    engine, index, ann, _ = world
+    index.delete_user(ann)
+    assert index.count(ann) == 0
+    assert accounts.reindex(engine=engine, index=index) == 2 * len(ACTIONS)
+    assert index.count(ann) == len(ACTIONS)
+    assert index.search(user_id=ann, text="wine", k=1)[0].user_id == ann

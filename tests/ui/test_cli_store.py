@@ -1,0 +1,157 @@
+"""The store commands end to end through the real CLI, on a temp workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from profiles.db import make_engine
+from profiles.io import default_seed_file, read_persona_file
+from toolcatalog.loader import default_catalog_dir, load_catalog
+from toolcatalog.state import ApiRecord
+from ui.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    ws = tmp_path_factory.mktemp("ws")
+    env = {"PTOOL_WORKSPACE": str(ws)}
+    result = runner.invoke(app, ["setup"], env=env)
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["setup"], env=env)
+    assert again.exit_code == 0 and "0 new" in again.output
+    return env
+
+
+def _records(env: dict[str, str]) -> list[ApiRecord]:
+    engine = make_engine(f"sqlite:///{Path(env['PTOOL_WORKSPACE']) / 'ptool.db'}")
+    with Session(engine) as session:
+        rows = list(session.exec(select(ApiRecord)).all())
+    engine.dispose()
+    return rows
+
+
+def _order_api() -> tuple[str, str, dict[str, object]]:
+    for _, platform, api in load_catalog().iter_apis():
+        props = api.function.parameters.get("properties", {})
+        if api.effect == "create" and all(
+            props[r].get("type") == "string" and "enum" not in props[r] for r in api.required
+        ):
+            return platform.name, api.name, {r: "x" for r in api.required}
+    raise AssertionError("no string-only create API")
+
+
+def test_users_and_show(workspace: dict[str, str]) -> None:
+    result = runner.invoke(app, ["users"], env=workspace)
+    assert result.exit_code == 0 and "alice" in result.output
+    shown = runner.invoke(app, ["user", "show", "alice", "--json"], env=workspace)
+    assert shown.exit_code == 0
+    assert json.loads(shown.output)["username"] == "alice"
+
+
+def test_history_search_is_semantic_and_per_user(workspace: dict[str, str]) -> None:
+    personas = read_persona_file(default_seed_file()).users
+    wine_lover = next(p for p in personas if any("wine" in e.action for e in p.history))
+    result = runner.invoke(
+        app, ["history", wine_lover.username, "--search", "wine", "-k", "2"], env=workspace
+    )
+    assert result.exit_code == 0, result.output
+    assert "wine" in result.output.lower()
+    own_actions = {e.action for e in wine_lover.history}
+    for other in personas:
+        if other.username == wine_lover.username:
+            continue
+        out = runner.invoke(
+            app,
+            ["history", other.username, "--search", "wine", "-k", "50"],
+            env=workspace,
+            terminal_width=400,
+        ).output
+        foreign = {a for a in own_actions if a not in {e.action for e in other.history}}
+        assert not any(a in out for a in foreign), other.username
+
+
+def test_call_executes_and_bad_input_writes_nothing(workspace: dict[str, str]) -> None:
+    platform, api, args = _order_api()
+    before = len(_records(workspace))
+    bad_json = runner.invoke(
+        app, ["call", f"{platform}.{api}", "--user", "alice", "--args", "{not json"], env=workspace
+    )
+    assert bad_json.exit_code == 2 and "not valid JSON" in bad_json.output
+    bad_schema = runner.invoke(
+        app, ["call", f"{platform}.{api}", "--user", "alice", "--args", "{}"], env=workspace
+    )
+    assert bad_schema.exit_code == 1 and "call:missing_required" in bad_schema.output
+    unknown = runner.invoke(
+        app,
+        ["call", f"{platform}.{api}", "--user", "nobody", "--args", json.dumps(args)],
+        env=workspace,
+    )
+    assert unknown.exit_code == 1 and "no such user" in unknown.output
+    assert len(_records(workspace)) == before
+    ok = runner.invoke(
+        app,
+        ["call", f"{platform}.{api}", "--user", "alice", "--args", json.dumps(args)],
+        env=workspace,
+    )
+    assert ok.exit_code == 0, ok.output
+    assert len(_records(workspace)) == before + 1
+
+
+def test_unknown_user_everywhere(workspace: dict[str, str]) -> None:
+    for argv in (["user", "show", "zed"], ["history", "zed"], ["forget", "zed", "--yes"]):
+        result = runner.invoke(app, argv, env=workspace)
+        assert result.exit_code == 1 and "no such user 'zed'" in result.output
+
+
+def test_corrupt_catalog_file(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for f in default_catalog_dir().glob("*.json"):
+        (catalog / f.name).write_text(f.read_text())
+    (catalog / "travel.json").write_text('{"name": "travel"}')
+    env = {"PTOOL_WORKSPACE": str(tmp_path / "ws"), "PTOOL_CATALOG_DIR": str(catalog)}
+    result = runner.invoke(app, ["setup"], env=env)
+    assert result.exit_code == 1
+    assert "travel.json" in result.output and "field 'description'" in result.output
+    assert not (tmp_path / "ws").exists(), "a failed setup must not leave a workspace behind"
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    env = {
+        "PTOOL_DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such.db'}",
+        "PTOOL_WORKSPACE": str(tmp_path / "ws"),
+    }
+    result = runner.invoke(app, ["users"], env=env)
+    assert result.exit_code == 1 and "ptool setup" in result.output
+    env = {
+        "PTOOL_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "PTOOL_WORKSPACE": str(tmp_path / "ws2"),
+    }
+    result = runner.invoke(app, ["users"], env=env)
+    assert result.exit_code == 1 and "PTOOL_DATABASE_URL" in result.output
+
+
+def test_forget_then_reindex(workspace: dict[str, str]) -> None:
+    victim = read_persona_file(default_seed_file()).users[-1]
+    result = runner.invoke(app, ["forget", victim.username, "--yes"], env=workspace)
+    assert result.exit_code == 0 and f"forgot {victim.username}" in result.output
+    listed = runner.invoke(app, ["users"], env=workspace, terminal_width=400).output
+    assert f" {victim.username} " not in listed
+    reindexed = runner.invoke(app, ["reindex"], env=workspace)
+    assert reindexed.exit_code == 0
+    gone = runner.invoke(app, ["history", victim.username], env=workspace)
+    assert gone.exit_code == 1 and "no such user" in gone.output
+
+
+def test_catalog_listing(workspace: dict[str, str]) -> None:
+    result = runner.invoke(app, ["catalog", "--scenario", "travel"], env=workspace)
+    assert result.exit_code == 0 and "travel" in result.output
+    bad = runner.invoke(app, ["catalog", "--scenario", "mars"], env=workspace)
+    assert bad.exit_code == 2 and "unknown scenario" in bad.output
