@@ -13,7 +13,9 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Each test sees no PTOOL_* variables from the developer's shell."""
     for key in list(os.environ):
         if key.startswith("PTOOL_"):

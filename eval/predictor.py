@@ -1,0 +1,153 @@
+"""What the benchmark runner needs from whatever produces predictions.
+
+Why a Protocol and a registry: the runner, scoring and reports do not care whether a prediction
+comes from the paper's single prompt sent to an endpoint (``prompt`` mode) or from the live
+assistant graph (``runtime`` mode, issue 5). Each mode is a factory registered by name that turns
+a :class:`ModeConfig` and the loaded :class:`~eval.dataset.Benchmark` into a :class:`Predictor`.
+
+Built-in modes: ``prompt`` (:mod:`eval.prompt_predictor`) and ``runtime``
+(:mod:`eval.runtime_predictor`, an adapter over ``assistant.benchmark.run_benchmark_sample``;
+it reports :class:`ModeUnavailable` when the assistant package does not provide that). Another
+mode is one call: ``register_mode("name", factory)`` with
+``factory(config: ModeConfig, benchmark: Benchmark) -> Predictor``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from eval.dataset import AblateMode, Benchmark, BenchSample
+from eval.parsing import Call, ParsedOutput
+
+
+class Prediction(BaseModel):
+    """One model answer for one sample, as stored in ``predictions.jsonl``.
+
+    ``parsed`` is False when the output was not in the expected format; ``platform`` is then None
+    and ``calls`` empty. ``raw`` is the model's text (for runtime mode: the calls rendered in the
+    paper's text format, or the assistant's reply when it made no call).
+    """
+
+    platform: str | None = None
+    calls: list[Call] = Field(default_factory=list)
+    raw: str = ""
+    parsed: bool = False
+    parse_error: str | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int | None = None
+
+    def as_parsed(self) -> ParsedOutput | None:
+        """The scoring view: None when the output was unparsable."""
+        if not self.parsed or self.platform is None:
+            return None
+        return ParsedOutput(platform=self.platform, calls=self.calls)
+
+
+def prediction_from_calls(
+    platform: str, calls: list[Call], *, latency_s: float = 0.0, prompt_tokens: int | None = None
+) -> Prediction:
+    """A well-formed prediction from structured calls; ``raw`` is their paper-format rendering.
+
+    Scoring re-parses ``raw`` when it renders, so a runtime prediction is scored exactly like the
+    same answer written by a model in the paper's format."""
+    from eval.parsing import RenderError, render_text  # local: keeps this module's imports light
+
+    output = ParsedOutput(platform=platform, calls=calls)
+    try:
+        raw = render_text(output)
+    except RenderError as exc:
+        raw = f"<not renderable in the paper's format: {exc}>"
+    return Prediction(
+        platform=platform,
+        calls=calls,
+        raw=raw,
+        parsed=True,
+        latency_s=latency_s,
+        prompt_tokens=prompt_tokens,
+    )
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """Produces one prediction per sample. Must be safe to call from several threads at once.
+
+    Raise :class:`EndpointUnavailable` when the model server cannot be reached: the runner stops,
+    keeps every finished prediction, and a re-run resumes. Problems with the model's *output*
+    are not exceptions: return a Prediction with ``parsed=False``.
+    """
+
+    def predict(self, sample: BenchSample) -> Prediction: ...
+
+
+class EndpointUnavailable(RuntimeError):
+    """The model endpoint cannot be reached (connection refused, DNS, timeout)."""
+
+
+class ModeUnavailable(RuntimeError):
+    """A registered mode cannot run in this installation (e.g. the runtime is not built yet)."""
+
+
+class ModeConfig(BaseModel):
+    """Per-run settings a predictor factory may use; the CLI fills it from options/settings."""
+
+    model: str = "ptool"
+    base_url: str | None = None
+    api_key: str = "not-needed"
+    temperature: float = 0.0
+    max_tokens: int | None = 512
+    timeout_s: float = 120.0
+    output_format: str = "text"
+    workspace: Path | None = None
+    ablate: AblateMode | None = None
+    history_k: int | None = None
+    """Runtime mode: history events retrieved per request (None = the whole history)."""
+    tools_per_platform: int | None = None
+    """Runtime mode: APIs retrieved per platform (None = every tool, the paper's setting)."""
+
+
+PredictorFactory = Callable[[ModeConfig, Benchmark], Predictor]
+
+_MODES: dict[str, PredictorFactory] = {}
+
+
+def register_mode(name: str, factory: PredictorFactory) -> None:
+    """Register (or replace) the factory of a prediction mode."""
+    _MODES[name] = factory
+
+
+def get_mode(name: str) -> PredictorFactory:
+    """The factory for ``name``; unknown names fail with a "did you mean"."""
+    _ensure_builtin_modes()
+    if name not in _MODES:
+        close = difflib.get_close_matches(name, list(_MODES), n=2)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ModeUnavailable(f"unknown mode {name!r}{hint} (known: {', '.join(sorted(_MODES))})")
+    return _MODES[name]
+
+
+def known_modes() -> list[str]:
+    _ensure_builtin_modes()
+    return sorted(_MODES)
+
+
+def _make_runtime(config: ModeConfig, benchmark: Benchmark) -> Predictor:
+    from eval.runtime_predictor import RuntimePredictor  # imports the assistant only when used
+
+    return RuntimePredictor.from_config(config)
+
+
+def _make_prompt(config: ModeConfig, benchmark: Benchmark) -> Predictor:
+    from eval.prompt_predictor import PromptPredictor  # imports langchain only when used
+
+    return PromptPredictor.from_config(config)
+
+
+def _ensure_builtin_modes() -> None:
+    """Register the built-in modes lazily (no work at import time); keeps overrides."""
+    _MODES.setdefault("prompt", _make_prompt)
+    _MODES.setdefault("runtime", _make_runtime)

@@ -1,0 +1,95 @@
+"""Runtime mode: every sample goes through the live assistant graph in benchmark mode.
+
+Why an adapter here and not in ``assistant/``: eval may import assistant, never the other way
+round, so the conversion between eval's typed sample/prediction and the assistant's
+``assistant.benchmark.run_benchmark_sample`` lives on this side. The assistant is imported only
+when the mode is used; if it is missing, the mode says so (:class:`ModeUnavailable`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from eval.dataset import BenchSample
+from eval.parsing import Call
+from eval.predictor import (
+    EndpointUnavailable,
+    ModeConfig,
+    ModeUnavailable,
+    Prediction,
+    prediction_from_calls,
+)
+
+RunSample = Callable[..., Mapping[str, Any]]
+"""``run_benchmark_sample(sample, chat_model, **options) -> {"platform", "calls", "raw", ...}``."""
+
+
+class RuntimePredictor:
+    """Calls the assistant's benchmark entry point and converts its answer to a Prediction."""
+
+    def __init__(
+        self,
+        run_sample: RunSample,
+        chat_model: BaseChatModel,
+        *,
+        options: Mapping[str, Any] | None = None,
+        unavailable: tuple[type[BaseException], ...] = (),
+        endpoint: str = "the model endpoint",
+    ) -> None:
+        self.run_sample = run_sample
+        self.chat_model = chat_model
+        self.options = dict(options or {})
+        self.unavailable = unavailable
+        self.endpoint = endpoint
+
+    @classmethod
+    def from_config(cls, config: ModeConfig) -> RuntimePredictor:
+        """Bind ``assistant.benchmark.run_benchmark_sample`` to a ``ChatOpenAI`` client."""
+        try:
+            from assistant.benchmark import run_benchmark_sample
+            from assistant.errors import ModelUnavailable
+        except ImportError as exc:
+            raise ModeUnavailable(
+                "runtime mode is not available yet: the assistant package does not provide "
+                f"assistant.benchmark.run_benchmark_sample ({exc}). Use --mode prompt for now."
+            ) from exc
+        from eval.endpoint import make_chat_model
+
+        options: dict[str, Any] = {
+            "history_k": config.history_k,
+            "tools_per_platform": config.tools_per_platform,
+        }
+        if config.history_k is not None or config.tools_per_platform is not None:
+            from profiles.embeddings import embed_texts  # loads the bundled embedding model
+
+            options["embed"] = embed_texts
+        return cls(run_benchmark_sample, make_chat_model(config), options=options,
+                   unavailable=(ModelUnavailable,), endpoint=str(config.base_url))
+
+    def predict(self, sample: BenchSample) -> Prediction:
+        import openai
+
+        down: tuple[type[BaseException], ...] = (*self.unavailable, openai.APIConnectionError)
+        start = time.perf_counter()
+        try:
+            out = self.run_sample(sample, self.chat_model, **self.options)
+        except down as exc:
+            raise EndpointUnavailable(f"cannot use {self.endpoint}: {exc}") from exc
+        latency = time.perf_counter() - start
+        raw = str(out.get("raw") or "")
+        tokens = out.get("prompt_tokens")
+        prompt_tokens = int(tokens) if tokens else None
+        platform = out.get("platform")
+        if not platform:
+            errors = out.get("errors") or []
+            return Prediction(raw=raw, latency_s=latency, prompt_tokens=prompt_tokens,
+                              parse_error="; ".join(map(str, errors)) or "the runtime made no call")
+        calls = [Call(name=str(c["name"]), arguments=dict(c.get("arguments") or {}))
+                 for c in out.get("calls") or []]
+        pred = prediction_from_calls(str(platform), calls, latency_s=latency,
+                                     prompt_tokens=prompt_tokens)
+        return pred.model_copy(update={"raw": raw or pred.raw})
