@@ -6,4 +6,4 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
 ptool setup
 ptool users
-ptool history alice --search "wine" -k 3
+ptool history chloe92 --search "wine" -k 3

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ui.commands import bench, store
+from ui.commands import bench, chat, store, synth
 
 app = typer.Typer(
     name="ptool",
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (store, bench):
+for module in (store, chat, synth, bench):
     module.register(app)
 
 

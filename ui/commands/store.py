@@ -12,6 +12,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from assistant import accounts
+from assistant.checkpoints import checkpoint_path, forget_hook
 from profiles import crud
 from profiles.io import default_seed_file, export_user, read_persona_file
 from ui.errors import UsageError, cli_errors, fail
@@ -160,7 +161,12 @@ def forget(
         user = crud.require_user(session=session, name_or_id=name)
     if not yes and not typer.confirm(f"Forget {user.username!r} and everything about them?"):
         raise fail("nothing deleted", code=1)
-    report = accounts.forget_user(engine=ws.engine, index=ws.index, name_or_id=user.id)
+    report = accounts.forget_user(
+        engine=ws.engine,
+        index=ws.index,
+        name_or_id=user.id,
+        forget_hooks=[forget_hook(checkpoint_path(ws.settings.workspace))],
+    )
     console.print(
         f"forgot {report.username}: {report.events_deleted} events, {report.threads_deleted} "
         f"threads, {report.api_records_deleted} platform records"

@@ -1,0 +1,113 @@
+"""User-facing wording: answers, clarifying and consent questions, runtime history entries.
+
+Why code and not a second model call: the answer restates what was executed and why, and both
+are already known exactly (provenance, API responses); a template is faster on a CPU and
+cannot misreport. Model-facing text lives in ``prompts.py``; this module is what the user reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.provenance import profile_fields_for
+from assistant.state import CallProvenance, Event, Execution, PlatformInfo
+
+_NICE = {"home_address": "home address", "work_address": "work address",
+         "payment_method": "payment method", "passport_number": "passport number"}
+
+
+def nice_field(field: str) -> str:
+    return _NICE.get(field, field.replace("_", " "))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clarify_question(params: Sequence[str], platform: str | None) -> str:
+    """Ask for values that are neither in the request nor in the profile."""
+    names = ", ".join(p.replace("_", " ") for p in params)
+    where = f" on {platform}" if platform else ""
+    return (f"What {names} should I use{where}? It is not in your request or your profile. "
+            "Reply with the value and I will continue.")
+
+
+def consent_question(platform: str, features: Sequence[str]) -> str:
+    fields = ", ".join(nice_field(f) for f in features)
+    return (f"You have never used {platform}. Send your {fields} to {platform} to complete this? "
+            "(yes/no)")
+
+
+def event_action(name: str, arguments: dict[str, Any]) -> str:
+    """A runtime history entry: the API's verb and its non-personal arguments (no addresses,
+    phones or payment data in the searchable history)."""
+    verb = name.split("_", 1)[-1]
+    shown = [f"{k}={_short(v, 40)}" for k, v in arguments.items()
+             if not profile_fields_for(k) and v not in (None, "")]
+    return f"{verb} ({', '.join(shown)})" if shown else verb
+
+
+def _why_platform(platform: str, support: Sequence[Event],
+                  platforms: Sequence[PlatformInfo]) -> str:
+    if support:
+        quoted = "; ".join(f'"{_short(e["action"])}"' for e in support[:3])
+        return f"Why {platform}: your history there — {quoted}."
+    info = next((p for p in platforms if p["name"] == platform), None)
+    profile = info["profile"] if info else {}
+    traits = ", ".join(f"{k}: {v}" for k, v in profile.items())
+    return (f"Why {platform}: no past use found; chosen from what it offers"
+            + (f" ({_short(traits, 120)})." if traits else "."))
+
+
+def _values(provenance: Sequence[CallProvenance], calls: Sequence[dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for prov, call in zip(provenance, calls, strict=False):
+        for arg, source in prov["arguments"].items():
+            value = _short(call["arguments"].get(arg))
+            detail = {
+                "request": "your request",
+                "profile": f"your profile: {source['detail']}",
+                "history": f"history: {_short(source['detail'])}",
+                "earlier_turn": f"earlier in this chat ({source['detail']})",
+                "inferred": "chosen by the model",
+            }[source["kind"]]
+            lines.append(f"  {arg} = {value!r} ({detail})")
+    return lines
+
+
+def done_answer(
+    *,
+    platform: str,
+    executions: Sequence[Execution],
+    provenance: Sequence[CallProvenance],
+    support: Sequence[Event],
+    platforms: Sequence[PlatformInfo],
+) -> str:
+    lines: list[str] = []
+    for ex in executions:
+        if ex["ok"]:
+            keys = [k for k in ex["response"] if k.endswith("_id") or k in ("status", "total",
+                                                                             "price", "eta")]
+            facts = ", ".join(f"{k} {_short(ex['response'][k], 40)}" for k in keys[:4])
+            lines.append(f"Done: {ex['name']} on {platform}" + (f" → {facts}." if facts else "."))
+        else:
+            lines.append(f"{platform} refused {ex['name']}: "
+                         f"{_short(ex['response'].get('error', 'unknown error'), 200)}")
+    lines.append(_why_platform(platform, support, platforms))
+    values = _values(provenance, [{"arguments": ex["arguments"]} for ex in executions])
+    if values:
+        lines.append("Values:")
+        lines.extend(values)
+    return "\n".join(lines)
+
+
+def invalid_answer(errors: Sequence[str]) -> str:
+    shown = "; ".join(_short(e, 160) for e in errors[:3]) or "the model's answer was unusable"
+    return (f"I could not produce a valid call, so nothing was executed ({shown}). Try naming "
+            "what you want more precisely, e.g. the item and the platform.")
+
+
+def declined_answer(platform: str | None) -> str:
+    return f"OK — nothing was sent to {platform or 'the platform'}."

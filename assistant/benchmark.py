@@ -1,0 +1,121 @@
+"""Benchmark mode: run the live graph on one inline PTBench sample (what eval calls).
+
+Why the same graph: the benchmark should measure the runtime users get -- the same prompt
+renderer, parser, callable-set validation and repair round -- not a separate code path. What
+differs is only where data comes from (the sample instead of the stores) and that nothing is
+executed, nobody is asked back (the paper forbids it) and no thread is stored.
+
+Usage (eval)::
+
+    from assistant.benchmark import run_benchmark_sample
+    pred = run_benchmark_sample(sample_dict, chat_model)             # paper setting: all tools
+    pred = run_benchmark_sample(sample_dict, chat_model, embed=embed_texts,
+                                tools_per_platform=3, history_k=5)   # compact runtime setting
+    pred["platform"], pred["calls"]  # -> score; pred["raw"] is the model's last answer
+
+``sample`` is one element of a PTBench ``data.json`` (``user_profile`` as a dict or its
+Python-literal string; ``platforms``; ``tools``; ``query``) or anything with ``model_dump()``
+giving those keys (eval's ``BenchSample``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.context import Context
+from assistant.graph import graph
+from assistant.state import Event, InlineSample, PlatformInfo, ToolCall
+from toolcatalog.retrieval import Embedder
+
+
+class BenchmarkPrediction(TypedDict):
+    """The graph's answer for one sample. ``valid`` is False when the last answer still failed
+    validation after the repair round (it is returned anyway: the metrics decide)."""
+
+    platform: str | None
+    calls: list[ToolCall]
+    raw: str
+    prompt_tokens: int
+    token_count_method: str
+    model_calls: int
+    valid: bool
+    errors: list[str]
+
+
+def _profile(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    try:
+        value = ast.literal_eval(str(raw))
+    except (ValueError, SyntaxError):
+        value = json.loads(str(raw))
+    if not isinstance(value, dict):
+        raise ValueError(f"user_profile must be a dict, got {type(value).__name__}")
+    return value
+
+
+def _history(raw: Any) -> list[Event]:
+    """``{scenario: [{"platform", "action"}, ...]}`` (PTBench) or a flat list of events."""
+    if isinstance(raw, Mapping):
+        items = [(str(s), e) for s, events in raw.items() for e in (events or [])]
+    else:
+        items = [(str(e.get("scenario", "")), e) for e in (raw or [])]
+    return [{"id": f"h{n}", "scenario": scenario, "platform": str(e.get("platform", "")),
+             "action": str(e.get("action", "")), "timestamp": str(e.get("timestamp", ""))}
+            for n, (scenario, e) in enumerate(items, 1) if isinstance(e, Mapping)]
+
+
+def sample_to_inline(sample: Mapping[str, Any]) -> InlineSample:
+    """The graph's ``sample`` input from a PTBench sample."""
+    profile = _profile(sample.get("user_profile", {}))
+    platforms: list[PlatformInfo] = []
+    for p in sample["platforms"]:
+        traits = p.get("profile", {})
+        platforms.append({"name": str(p["name"]), "profile": dict(traits) if isinstance(
+            traits, Mapping) else {"description": str(traits)}})
+    return {"basic_features": dict(profile.get("basic_features") or {}),
+            "history": _history(profile.get("user_history")),
+            "platforms": platforms, "tools": list(sample["tools"])}
+
+
+def run_benchmark_sample(
+    sample: Mapping[str, Any] | Any,
+    chat_model: BaseChatModel,
+    *,
+    embed: Embedder | None = None,
+    history_k: int | None = None,
+    tools_per_platform: int | None = None,
+    max_repairs: int = 1,
+    count_tokens: Callable[[str], int] | None = None,
+    max_new_tokens: int | None = None,
+) -> BenchmarkPrediction:
+    """Run the graph on one sample and return the prediction.
+
+    Defaults are the paper's setting (every tool, the whole history). ``tools_per_platform`` and
+    ``history_k`` narrow them like the runtime does; both need ``embed`` (e.g.
+    ``profiles.embeddings.embed_texts``). Raises ``ModelUnavailable`` when the endpoint is down.
+    """
+    data = sample.model_dump() if hasattr(sample, "model_dump") else sample
+    context = Context(chat_model=chat_model, embed=embed, history_k=history_k,
+                      tools_per_platform=tools_per_platform, max_repairs=max_repairs,
+                      prior_turns=0, interactive=False, count_tokens=count_tokens,
+                      max_new_tokens=max_new_tokens, model_label="the benchmark model")
+    state = graph.invoke({"request": str(data["query"]), "sample": sample_to_inline(data)},
+                         context=context)
+    attempts = state.get("attempts", [])
+    problem = state.get("problem")
+    return {
+        "platform": state.get("platform"),
+        "calls": list(state.get("calls", [])),
+        "raw": state.get("raw", ""),
+        "prompt_tokens": state.get("prompt_tokens", 0),
+        "token_count_method": state.get("token_count_method", ""),
+        "model_calls": len(attempts) + (0 if problem else 1),
+        "valid": not problem,
+        "errors": attempts[-1]["errors"] if problem and attempts else [],
+    }

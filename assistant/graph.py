@@ -1,0 +1,50 @@
+"""Wiring of the assistant graph (flat, at the bottom: ``graph``).
+
+    START -> load_profile -> retrieve_tools -> retrieve_history -> decide -> validate
+    validate --repair (errors, one round)--> decide
+    validate --clarify | invalid after repair | benchmark mode--> respond
+    validate --sensitive data to a never-used platform--> consent (interrupt) -> execute | respond
+    validate --ok--> execute -> respond -> END
+
+Tools are retrieved before history (the issue lists them the other way round) because the
+history search is restricted to the scenario the tool retrieval picks.
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from assistant import nodes
+from assistant.context import Context
+from assistant.state import State
+
+AssistantGraph = CompiledStateGraph[State, Context, State, State]
+
+
+def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> AssistantGraph:
+    """Compile the graph; pass a checkpointer (``checkpoints.open_checkpointer``) for threads."""
+    builder = StateGraph(State, context_schema=Context)
+    builder.add_node("load_profile", nodes.load_profile)
+    builder.add_node("retrieve_tools", nodes.retrieve_tools)
+    builder.add_node("retrieve_history", nodes.retrieve_history)
+    builder.add_node("decide", nodes.decide)
+    builder.add_node("validate", nodes.validate)
+    builder.add_node("consent", nodes.consent)
+    builder.add_node("execute", nodes.execute)
+    builder.add_node("respond", nodes.respond)
+    builder.add_edge(START, "load_profile")
+    builder.add_edge("load_profile", "retrieve_tools")
+    builder.add_edge("retrieve_tools", "retrieve_history")
+    builder.add_edge("retrieve_history", "decide")
+    builder.add_edge("decide", "validate")
+    builder.add_conditional_edges("validate", nodes.route_after_validate)
+    builder.add_conditional_edges("consent", nodes.route_after_consent)
+    builder.add_edge("execute", "respond")
+    builder.add_edge("respond", END)
+    return builder.compile(checkpointer=checkpointer, name="ptool-assistant")
+
+
+graph = build_graph()
+"""The graph without persistence (benchmark mode, LangGraph tooling)."""

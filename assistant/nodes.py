@@ -1,0 +1,310 @@
+"""The graph's nodes (plain typed functions returning partial state updates) and its routers.
+
+Why this split of work: retrieval and validation are code and deterministic; the model is asked
+one thing only -- platform and calls -- so a turn costs one model call (two with a repair) and
+everything shown to the user about *why* is computed from data (``provenance.py``). Benchmark
+mode (an inline PTBench sample in ``state["sample"]``) runs the same nodes; only where data comes
+from differs, and nothing is executed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from sqlmodel import Session
+
+from assistant import accounts, answers, retrieval
+from assistant.context import Context
+from assistant.errors import ModelUnavailable
+from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
+from assistant.prompts import messages_text, render_messages
+from assistant.provenance import (
+    platform_support,
+    profile_fields_for,
+    sensitive_fields_sent,
+    source_of,
+)
+from assistant.state import Attempt, CallCheck, CallProvenance, Execution, State, ToolCall, Turn
+from profiles import crud
+from profiles.models import SENSITIVE_FEATURES, EventSource, HistoryEventCreate
+from toolcatalog.checks import check_call
+
+MODEL_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError, OSError)
+"""What a failing endpoint raises (connection refused, timeout, 5xx) -- reported, not crashed."""
+
+_CHANGES_STATE = {"create", "update", "cancel"}
+
+
+def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Per-turn keys start empty so nothing leaks from the previous turn of the thread."""
+    pending = state.get("pending_request")
+    request = state["request"].strip()
+    return {
+        "effective_request": f"{pending} {request}" if pending else request,
+        "pending_request": None, "scenario": None, "platforms": [], "candidates": [],
+        "evidence": [], "raw": "", "prompt_tokens": 0, "prompt_tokens_last": 0,
+        "token_count_method": "", "platform": None, "calls": [], "parse_error": None,
+        "checks": [], "problem": None, "attempts": [],
+        "repairs_left": runtime.context.max_repairs, "clarify_question": None,
+        "provenance": [], "platform_support": [], "needs_consent": [],
+        "consent": "not_needed", "executions": [], "recorded_event_ids": [],
+        "status": "running", "answer": "",
+    }
+
+
+def load_profile(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The user's basic features and which platforms they have used (for consent)."""
+    update = _turn_reset(state, runtime)
+    sample = state.get("sample")
+    if sample:
+        used = sorted({e["platform"] for e in sample["history"]})
+        return {**update, "mode": "benchmark", "user_id": "", "username": "",
+                "basic_features": dict(sample["basic_features"]), "used_platforms": used}
+    engine = runtime.context.need_store()[0]
+    with Session(engine) as session:
+        user = crud.require_user(session=session, name_or_id=state["user"])
+        used = sorted({e.platform for e in crud.list_events(session=session, user_id=user.id)})
+        return {**update, "mode": "store", "user_id": user.id, "username": user.username,
+                "basic_features": dict(user.basic_features), "used_platforms": used}
+
+
+def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Candidate APIs: the request's scenario, the best few APIs of every platform in it (so the
+    model still chooses the platform), plus the APIs the previous turn called (follow-ups)."""
+    ctx = runtime.context
+    sample = state.get("sample")
+    if sample:
+        return retrieval.inline_candidates(sample, state["effective_request"], ctx.embed,
+                                           ctx.tools_per_platform)
+    _, _, catalog, tool_index, _ = ctx.need_store()
+    turns = state.get("turns", [])
+    return retrieval.store_candidates(catalog, tool_index, state["effective_request"],
+                                      ctx.tools_per_platform, turns[-1] if turns else None)
+
+
+def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """This user's events closest to the request, within the request's scenario."""
+    ctx = runtime.context
+    sample = state.get("sample")
+    if sample:
+        return {"evidence": retrieval.rank_events(sample["history"], state["effective_request"],
+                                                  ctx.embed, ctx.history_k)}
+    engine, index, _, _, _ = ctx.need_store()
+    return {"evidence": retrieval.user_events(engine, index, state["user_id"],
+                                              state["effective_request"], state.get("scenario"),
+                                              ctx.history_k)}
+
+
+def _count_tokens(ai: AIMessage, text: str, ctx: Context) -> tuple[int, str]:
+    usage = ai.usage_metadata
+    if usage and usage.get("input_tokens"):
+        return int(usage["input_tokens"]), "endpoint"
+    if ctx.count_tokens is not None:
+        return ctx.count_tokens(text), "tokenizer"
+    return max(1, len(text) // 4), "chars/4"
+
+
+def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """One model call: which platform, which calls. On a repair round the rejected answers and
+    their errors are part of the prompt."""
+    ctx = runtime.context
+    candidates = state["candidates"]
+    attempts = state.get("attempts", [])
+    turns = state.get("turns", [])
+    messages = render_messages(
+        basic_features=state["basic_features"], history=state["evidence"],
+        platforms=state["platforms"], tools=[(c["platform"], c["tool"]) for c in candidates],
+        query=state["effective_request"],
+        prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts)
+    kwargs: dict[str, Any] = {}
+    if ctx.max_new_tokens:
+        kwargs["max_tokens"] = ctx.max_new_tokens
+    try:
+        reply = ctx.chat_model.invoke([dict(m) for m in messages], **kwargs)
+    except MODEL_ERRORS as exc:
+        raise ModelUnavailable(
+            f"{ctx.model_label} did not answer ({type(exc).__name__}: {exc}). Check that the "
+            "model server is running, or set PTOOL_MODEL_BASE_URL to a reachable "
+            "OpenAI-compatible endpoint; the chat thread is unchanged, retry the request."
+        ) from exc
+    ai = reply if isinstance(reply, AIMessage) else AIMessage(content=reply.content)
+    raw = message_text(ai.content)
+    tokens, method = _count_tokens(ai, messages_text(messages), ctx)
+    owners = {c["tool"]["function"]["name"]: c["platform"] for c in candidates}
+    update: dict[str, Any] = {
+        "raw": raw, "prompt_tokens": state.get("prompt_tokens", 0) + tokens,
+        "prompt_tokens_last": tokens, "token_count_method": method, "parse_error": None,
+        "platform": None, "calls": [],
+        "repairs_left": state["repairs_left"] - (1 if attempts else 0),
+    }
+    try:
+        parsed = (parse_tool_calls([dict(t) for t in ai.tool_calls], owners.get) if ai.tool_calls
+                  else parse_answer_text(raw))
+    except ParseError as exc:
+        return {**update, "parse_error": str(exc)}
+    calls: list[ToolCall] = [{"name": c.name, "arguments": c.arguments} for c in parsed.calls]
+    return {**update, "platform": parsed.platform, "calls": calls}
+
+
+def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Check the answer against the candidate APIs only (the callable set), trace every value,
+    and decide between execute, repair, clarify and consent."""
+    ctx = runtime.context
+    interactive = ctx.interactive and state["mode"] == "store"
+    platform, errors = _match_platform(state)
+    gaps: list[str] = []  # required values the model could not fill
+    unanswerable: list[str] = []  # ... and the profile does not have either
+    checks: list[CallCheck] = []
+    provenance: list[CallProvenance] = []
+    features = state["basic_features"]
+    apis = retrieval.callable_apis(state["candidates"], platform)
+    for call in state["calls"] if platform else []:
+        check = check_call(call["name"], call["arguments"], apis)
+        checks.append({"name": call["name"], "valid": check.valid,
+                       "error_type": check.error_type, "errors": list(check.errors)})
+        api = apis.get(call["name"])
+        sources = {arg: source_of(value, request=state["effective_request"],
+                                  basic_features=features, evidence=state["evidence"],
+                                  turns=state.get("turns", []))
+                   for arg, value in call["arguments"].items()}
+        provenance.append({"name": call["name"], "arguments": sources})
+        if check.error_type not in (None, "call:missing_required"):
+            errors.extend(check.errors)
+            continue
+        for param in api.required if api else []:
+            fields = profile_fields_for(param)
+            known = [f for f in fields if features.get(f)]
+            if param not in call["arguments"]:
+                gaps.append(param)
+                errors.append(f"{call['name']}: missing required parameter '{param}'"
+                              + (f" (the profile has {', '.join(known)})" if known else ""))
+                if fields and not known:
+                    unanswerable.append(param)
+            elif interactive and fields and sources[param]["kind"] == "inferred":
+                gaps.append(param)
+                if known:
+                    errors.append(f"{call['name']}: value of '{param}' is not in the request or "
+                                  f"the profile; use the profile's {' or '.join(known)}")
+                else:
+                    unanswerable.append(param)
+                    errors.append(f"{call['name']}: '{param}' is unknown")
+    if platform and not state["calls"]:
+        errors.append("output:no_calls: the answer names a platform but calls no API")
+    update: dict[str, Any] = {"platform": platform or state.get("platform"), "checks": checks,
+                              "provenance": provenance,
+                              "platform_support": platform_support(platform, state["evidence"])}
+    if interactive and (unanswerable or (gaps and len(gaps) == len(errors)
+                                         and state["repairs_left"] <= 0)):
+        asked = list(dict.fromkeys(unanswerable or gaps))
+        return {**update, "clarify_question": answers.clarify_question(asked, platform),
+                "problem": None}
+    if errors:
+        attempt: Attempt = {"raw": state.get("raw", ""), "errors": errors}
+        return {**update, "problem": "; ".join(errors),
+                "attempts": [*state.get("attempts", []), attempt]}
+    needs: list[str] = []
+    if interactive and ctx.consent == "ask_once" and platform not in (
+            state.get("used_platforms", []) + state.get("consented_platforms", [])):
+        needs = sensitive_fields_sent(
+            [s for p in provenance for s in p["arguments"].values()], SENSITIVE_FEATURES)
+    return {**update, "problem": None, "needs_consent": needs}
+
+
+def _match_platform(state: State) -> tuple[str | None, list[str]]:
+    if state.get("parse_error"):
+        return None, [f"output:unparsable: {state['parse_error']}"]
+    names = [p["name"] for p in state["platforms"]]
+    said = (state.get("platform") or "").strip().strip("'\"")
+    match = next((n for n in names if n.lower() == said.lower()), None)
+    if match is None:
+        return None, [f"output:unknown_platform: {said!r} is not one of {', '.join(names)}"]
+    return match, []
+
+
+def consent(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask once before sensitive profile data goes to a platform the user never used."""
+    platform = state["platform"] or ""
+    reply = interrupt({"kind": "consent", "platform": platform,
+                       "features": state["needs_consent"],
+                       "question": answers.consent_question(platform, state["needs_consent"])})
+    granted = reply is True or str(reply).strip().lower() in {"y", "yes", "true", "ok"}
+    return {"consent": "granted" if granted else "denied",
+            "consented_platforms": [platform] if granted else []}
+
+
+def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the validated calls on the mock platform; record state changes as runtime history."""
+    engine, index, catalog, _, executor = runtime.context.need_store()
+    platform = state["platform"] or ""
+    scenario = catalog.find_platform(platform)[0].name
+    effects = {c["tool"]["function"]["name"]: c["effect"] for c in state["candidates"]}
+    executions: list[Execution] = []
+    events: list[HistoryEventCreate] = []
+    for call in state["calls"]:
+        result = executor.execute(owner=state["user_id"], platform=platform, name=call["name"],
+                                  arguments=call["arguments"])
+        executions.append({"platform": platform, "name": call["name"],
+                           "arguments": dict(call["arguments"]), "ok": result.ok,
+                           "response": result.response})
+        if result.ok and effects.get(call["name"]) in _CHANGES_STATE:
+            events.append(HistoryEventCreate(
+                scenario=scenario, platform=platform, source=EventSource.runtime,
+                action=answers.event_action(call["name"], call["arguments"])))
+    rows = accounts.record_events(engine=engine, index=index, user_id=state["user_id"],
+                                  events=events) if events else []
+    return {"executions": executions, "recorded_event_ids": [str(r.id) for r in rows]}
+
+
+def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The short answer and the turn's record in the thread."""
+    platform = state.get("platform")
+    executions = state.get("executions", [])
+    if state.get("clarify_question"):
+        status, answer = "clarify", state["clarify_question"] or ""
+    elif state.get("consent") == "denied":
+        status, answer = "declined", answers.declined_answer(platform)
+    elif state.get("problem"):
+        status, answer = "invalid", answers.invalid_answer(state["attempts"][-1]["errors"])
+    elif state["mode"] == "benchmark":
+        status, answer = "done", ""
+    else:
+        status = "done" if all(e["ok"] for e in executions) else "failed"
+        answer = answers.done_answer(platform=platform or "", executions=executions,
+                                     provenance=state["provenance"],
+                                     support=state["platform_support"],
+                                     platforms=state["platforms"])
+    update: dict[str, Any] = {"status": status, "answer": answer,
+                              "pending_request": state["effective_request"]
+                              if status == "clarify" else None}
+    if state["mode"] == "store":
+        turn: Turn = {"request": state["effective_request"], "status": status,
+                      "platform": platform,
+                      "calls": [{"name": e["name"], "arguments": e["arguments"]}
+                                for e in executions],
+                      "results": [{"name": e["name"], "response": e["response"]}
+                                  for e in executions],
+                      "answer": answer}
+        update["turns"] = [turn]
+    return update
+
+
+# -- routers (pure) ----------------------------------------------------------------------------
+
+
+def route_after_validate(state: State) -> Literal["decide", "consent", "execute", "respond"]:
+    if state.get("clarify_question"):
+        return "respond"
+    if state.get("problem"):
+        return "decide" if state.get("repairs_left", 0) > 0 else "respond"
+    if state.get("mode") == "benchmark":
+        return "respond"
+    return "consent" if state.get("needs_consent") else "execute"
+
+
+def route_after_consent(state: State) -> Literal["execute", "respond"]:
+    return "execute" if state.get("consent") == "granted" else "respond"

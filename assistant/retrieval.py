@@ -1,0 +1,166 @@
+"""What the prompt is built from: candidate APIs and the user's relevant history.
+
+Why narrow at all: the paper's prompt carries every API of the scenario (72 in PTBench) and the
+whole history; on a CPU that prompt alone takes seconds to pre-fill. Candidates keep the best
+``k`` APIs *of every platform* of the scenario, so the model still has to choose the platform
+(tool personalization), and history is this user's events closest to the request. The callable
+set used by validation is exactly these candidates: an API that was not retrieved for this
+request cannot be called, whatever the history or a tool output says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, cast, get_args
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from assistant.state import Candidate, Event, InlineSample, PlatformInfo, Turn
+from profiles import crud
+from profiles.history_index import HistoryIndex
+from toolcatalog.models import ApiSpec, Catalog, Effect, FunctionSpec, Platform
+from toolcatalog.retrieval import Embedder, ToolIndex
+
+
+def store_candidates(
+    catalog: Catalog,
+    tool_index: ToolIndex,
+    request: str,
+    per_platform: int | None,
+    last_turn: Turn | None,
+) -> dict[str, Any]:
+    """Scenario, its platforms and the candidate APIs for a request against the catalog.
+
+    A follow-up ("same as last time but to my office") says little on its own, so the previous
+    request is appended to the retrieval text and the APIs the previous turn called stay
+    callable."""
+    text = f"{request} (previously: {last_turn['request']})" if last_turn else request
+    scenario = catalog.scenario(tool_index.best_scenario(text))
+    hits = tool_index.search(text, k=len(catalog.iter_apis(scenario.name)), scenario=scenario.name)
+    taken: dict[str, list[ApiSpec]] = {p.name: [] for p in scenario.platforms}
+    for hit in hits:
+        chosen = taken[hit.platform]
+        if per_platform is None or len(chosen) < per_platform:
+            chosen.append(hit.api)
+    platforms: list[PlatformInfo] = [{"name": p.name, "profile": dict(p.profile)}
+                                     for p in scenario.platforms]
+    for plat, api in _previous_apis(catalog, last_turn):
+        if plat.name not in taken:
+            taken[plat.name] = []
+            platforms.append({"name": plat.name, "profile": dict(plat.profile)})
+        if all(a.name != api.name for a in taken[plat.name]):
+            taken[plat.name].append(api)
+    candidates: list[Candidate] = [
+        {"platform": name, "tool": api.openai_tool(), "effect": api.effect, "record": api.record}
+        for name, apis in taken.items() for api in apis
+    ]
+    return {"scenario": scenario.name, "platforms": platforms, "candidates": candidates}
+
+
+def _previous_apis(catalog: Catalog, last_turn: Turn | None) -> list[tuple[Platform, ApiSpec]]:
+    if not last_turn or not last_turn["platform"]:
+        return []
+    try:
+        _, plat = catalog.find_platform(last_turn["platform"])
+    except KeyError:
+        return []
+    apis = [plat.api(call["name"]) for call in last_turn["calls"]]
+    return [(plat, api) for api in apis if api is not None]
+
+
+def user_events(
+    engine: Engine, index: HistoryIndex, user_id: str, request: str, scenario: str | None,
+    k: int | None,
+) -> list[Event]:
+    """This user's history for the request: top-``k`` by meaning, or all of the scenario."""
+    if k is None:
+        with Session(engine) as session:
+            rows = crud.list_events(session=session, user_id=user_id, scenario=scenario)
+        return [{"id": str(r.id), "scenario": r.scenario, "platform": r.platform,
+                 "action": r.action, "timestamp": r.timestamp.isoformat()} for r in rows]
+    hits = index.search(user_id=user_id, text=request, k=k, scenario=scenario)
+    return [{"id": str(h.event_id), "scenario": h.scenario, "platform": h.platform,
+             "action": h.action, "timestamp": h.timestamp} for h in hits if h.user_id == user_id]
+
+
+def _top(embed: Embedder, query: str, texts: Sequence[str], k: int) -> list[int]:
+    if not texts:
+        return []
+    vectors = embed(list(texts))
+    scores = vectors @ embed([query])[0]
+    return [int(i) for i in np.argsort(-scores)[:k]]
+
+
+def rank_events(events: Sequence[Event], request: str, embed: Embedder | None,
+                k: int | None) -> list[Event]:
+    """Inline history: all of it (paper setting) or, with an embedder, the ``k`` closest."""
+    if k is None or embed is None or len(events) <= k:
+        return list(events)
+    keep = sorted(_top(embed, request, [e["action"] for e in events], k))
+    return [events[i] for i in keep]
+
+
+def tool_owner(tool: Mapping[str, Any], platforms: Sequence[str]) -> str | None:
+    """Which platform an inline tool belongs to: a ``Platform_`` name prefix or a ``(Platform)``
+    mention in its description; ``None`` when the sample does not say."""
+    function = tool.get("function", tool)
+    name = str(function.get("name", "")).lower()
+    description = str(function.get("description", "")).lower()
+    for platform in sorted(platforms, key=len, reverse=True):
+        p = platform.lower()
+        if name.startswith(p) or f"({p})" in description:
+            return platform
+    return None
+
+
+def inline_candidates(sample: InlineSample, request: str, embed: Embedder | None,
+                      per_platform: int | None) -> dict[str, Any]:
+    """Candidates from a benchmark sample: every tool (paper setting) or the best few per
+    platform when an embedder and ``per_platform`` are given."""
+    names = [p["name"] for p in sample["platforms"]]
+    owned = [(tool_owner(t, names), t) for t in sample["tools"]]
+    if per_platform is not None and embed is not None:
+        order = _top(embed, request, [_tool_text(t) for _, t in owned], len(owned))
+        counts: dict[str | None, int] = {}
+        keep: list[int] = []
+        for i in order:
+            owner = owned[i][0]
+            if counts.get(owner, 0) < per_platform:
+                counts[owner] = counts.get(owner, 0) + 1
+                keep.append(i)
+        owned = [owned[i] for i in sorted(keep)]
+    candidates: list[Candidate] = [{"platform": owner, "tool": dict(tool), "effect": "read",
+                                    "record": None} for owner, tool in owned]
+    return {"scenario": None, "platforms": list(sample["platforms"]), "candidates": candidates}
+
+
+def _tool_text(tool: Mapping[str, Any]) -> str:
+    """Name split into words (``Shop_orderFood`` -> ``order food``), description, parameters."""
+    function = tool.get("function", tool)
+    name = str(function.get("name", "")).split("_", 1)[-1]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
+    params = ", ".join(function.get("parameters", {}).get("properties", {}))
+    return f"{words}: {function.get('description', '')} Parameters: {params}"
+
+
+def callable_apis(candidates: Sequence[Candidate], platform: str | None) -> dict[str, ApiSpec]:
+    """The callable set on the chosen platform: its candidates (plus unattributed ones).
+
+    Built with ``model_construct`` because inline benchmark tools need not satisfy the catalog's
+    stricter naming rules; only the parameter schema matters for checking a call."""
+    apis: dict[str, ApiSpec] = {}
+    for c in candidates:
+        if c["platform"] not in (platform, None):
+            continue
+        function = c["tool"].get("function", c["tool"])
+        spec = FunctionSpec.model_construct(
+            name=function["name"], description=function.get("description", ""),
+            parameters=function.get("parameters", {"type": "object"}),
+            response=function.get("response", {"type": "object"}))
+        effect = cast(Effect, c["effect"] if c["effect"] in get_args(Effect) else "read")
+        apis[function["name"]] = ApiSpec.model_construct(
+            type="function", function=spec, effect=effect, record=c["record"])
+    return apis

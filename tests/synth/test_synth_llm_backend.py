@@ -1,0 +1,85 @@
+"""The LLM backend end to end against a fake chat model with recorded structured responses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from profiles.models import BasicFeatures
+from synth.backends import get_backend
+from synth.backends.llm import LLMBackend, LLMWorldConfig
+from synth.backends.runner import StructuredFailure, StructuredRunner
+from synth.models import Persona
+from tests.synth.fakes import RecordedChatModel
+
+CONFIG = LLMWorldConfig(
+    seed=0,
+    scenarios=("shopping",),
+    platforms=2,
+    areas=1,
+    apis_per_area=2,
+    users=1,
+    events_per_scenario=3,
+    samples_per_pair=4,
+)
+TESS = Persona(
+    id="u-t",
+    username="tess",
+    traits={"budget": "frugal"},
+    basic_features=BasicFeatures(
+        name="Tess Doe",
+        home_address="1 Main St, Springfield",
+        email="tess@example.com",
+        phone="+1-555-0100",
+    ),
+)
+
+
+def _runner(model: RecordedChatModel, cache: Path | None = None) -> StructuredRunner:
+    return StructuredRunner(
+        model=model, cache_path=cache, concurrency=3, backoff_s=0.0, show_progress=False
+    )
+
+
+def test_end_to_end_verifies_and_rejects(tmp_path: Path) -> None:
+    runner = _runner(RecordedChatModel.from_fixture(fail_first=2), tmp_path / "cache.jsonl")
+    world, catalog = LLMBackend(runner, CONFIG).build(personas=[TESS])
+    scenario = catalog["shopping"]
+    assert [p.name for p in scenario.platforms] == ["Alpha", "Beta"]
+    assert {a.name for a in scenario.platforms[1].apis} == {"Beta_place_order", "Beta_track_order"}
+    assert all(e.platform in {"Alpha", "Beta"} for e in world.events)  # unknown platform dropped
+    accepted = {s.query for s in world.samples}
+    assert accepted == {"order 2 Rioja for me pls"}
+    assert world.samples[0].profile_params == ["delivery_address"]
+    types = {t for r in world.rejections for t in r.error_types}
+    assert "call:missing_required" in types  # the recorded track-order solution has no order_id
+    assert runner.usage.retries == 2 and runner.usage.calls > 0
+    assert runner.usage.input_tokens > 0 and runner.usage.output_tokens > 0
+
+
+def test_resume_uses_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache.jsonl"
+    first, _ = LLMBackend(_runner(RecordedChatModel.from_fixture(), cache), CONFIG).build([TESS])
+    dead = RecordedChatModel.from_fixture(fail_first=10**6)  # any model call would fail
+    runner = _runner(dead, cache)
+    second, _ = LLMBackend(runner, CONFIG).build([TESS])
+    assert [s.query for s in second.samples] == [s.query for s in first.samples]
+    assert dead.calls == 0 and runner.usage.cached > 0
+
+
+def test_gives_up_after_retries() -> None:
+    runner = StructuredRunner(
+        model=RecordedChatModel.from_fixture(fail_first=100),
+        max_retries=2,
+        backoff_s=0.0,
+        show_progress=False,
+    )
+    with pytest.raises(StructuredFailure, match="platforms/shopping"):
+        LLMBackend(runner, CONFIG).build_catalog()
+
+
+def test_registry_by_name() -> None:
+    assert get_backend("procedural").name == "procedural"
+    with pytest.raises(KeyError, match="did you mean 'procedural'"):
+        get_backend("procedurel")
