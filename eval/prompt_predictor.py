@@ -13,10 +13,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from assistant.prompts import render_paper_system
 from eval.dataset import BenchSample
 from eval.parsing import OutputFormat, ParseError, parse_output
 from eval.predictor import EndpointUnavailable, ModeConfig, Prediction
-from eval.prompts import render_paper_prompt
 
 
 def build_messages(sample: BenchSample, output_format: str = "text") -> list[BaseMessage]:
@@ -28,7 +28,7 @@ def build_messages(sample: BenchSample, output_format: str = "text") -> list[Bas
         sample.profile_text if sample.profile_text is not None else sample.user_profile
     )
     platforms = [p.model_dump() for p in sample.platforms]
-    system = render_paper_prompt(profile, platforms, sample.tools, output_format)
+    system = render_paper_system(profile, platforms, sample.tools, output_format)
     return [SystemMessage(content=system), HumanMessage(content=sample.query)]
 
 
