@@ -8,7 +8,7 @@ builds a ``ChatOpenAI`` for an OpenAI-compatible server with deterministic decod
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -19,7 +19,9 @@ from eval.parsing import OutputFormat, ParseError, parse_output
 from eval.predictor import EndpointUnavailable, ModeConfig, Prediction
 
 
-def build_messages(sample: BenchSample, output_format: str = "text") -> list[BaseMessage]:
+def build_messages(
+    sample: BenchSample, output_format: Literal["text", "json"] = "text"
+) -> list[BaseMessage]:
     """System prompt as in the reference harness, the query as the user message.
 
     The profile is shown exactly as the file gave it when it was a string (the reference
@@ -63,7 +65,8 @@ class PromptPredictor:
     def predict(self, sample: BenchSample) -> Prediction:
         import openai
 
-        messages = build_messages(sample, self.output_format)
+        prompt_format: Literal["text", "json"] = "json" if self.output_format == "json" else "text"
+        messages = build_messages(sample, prompt_format)
         start = time.perf_counter()
         try:
             reply = self.chat_model.invoke(messages)
