@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Fresh machine -> installed project -> lint, type check and the whole test suite.
+# Fresh machine -> installed project (+ Debian's Chromium for the browser tests) -> lint,
+# type check and the whole test suite (model and browser tests included).
 set -euo pipefail
+HERE="$(dirname "${BASH_SOURCE[0]}")"
 # shellcheck disable=SC1091
-source "$(dirname "${BASH_SOURCE[0]}")/install.sh"
+source "$HERE/install.sh"
+# shellcheck disable=SC1091
+source "$HERE/install_browser.sh"
 ruff check .
 mypy
 python -m pytest -q "$@"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ui.commands import bench, chat, store, synth
+from ui.commands import bench, chat, serve, store, synth, train, ui
 
 app = typer.Typer(
     name="ptool",
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (store, chat, synth, bench):
+for module in (store, chat, ui, serve, synth, train, bench):
     module.register(app)
 
 

@@ -1,0 +1,226 @@
+"""The embedded server with the real bundled SmolLM2-135M, driven through the ``openai`` client.
+
+One server process per module (model load is the slow part). The converted model is cached in
+pytest's cache folder so only the first run ever pays the GGUF conversion.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import openai
+import pytest
+
+from toolcatalog.loader import load_catalog
+from train.base_models import ensure_converted
+from train.embedded import embedded_server
+
+pytestmark = pytest.mark.model
+
+BASE = "smollm2-135m"
+
+
+def _random_lora(model_dir: Path, out: Path) -> Path:
+    """A rank-8 LoRA with random A and B (init_lora_weights=False), so it must change outputs."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        target_modules=["q_proj", "v_proj"],
+        init_lora_weights=False,
+        task_type="CAUSAL_LM",
+    )
+    get_peft_model(model, config).save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def workspace(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.cache.mkdir("ptool-train-workspace"))
+
+
+@pytest.fixture(scope="module")
+def server(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    model_dir = ensure_converted(workspace, BASE)
+    adapter = _random_lora(model_dir, tmp_path_factory.mktemp("adapters") / "ptool")
+    with embedded_server(
+        workspace=workspace, base=BASE, adapters={"ptool": adapter}, extra=["--max-queue", "8"]
+    ) as running:
+        yield running.url
+
+
+@pytest.fixture()
+def client(server: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server, api_key="not-needed", max_retries=0, timeout=120)
+
+
+def ask(client: openai.OpenAI, text: str, **kw: Any) -> Any:
+    kw.setdefault("model", BASE)
+    kw.setdefault("max_tokens", 24)
+    return client.chat.completions.create(messages=[{"role": "user", "content": text}], **kw)
+
+
+def test_models_lists_base_and_adapter_and_health(client: openai.OpenAI, server: str) -> None:
+    models = {m.id: m.model_extra or {} for m in client.models.list().data}
+    assert models[BASE]["adapter"] is None
+    assert models["ptool"]["adapter"].endswith("ptool")
+    assert httpx.get(server.removesuffix("/v1") + "/health").json()["status"] == "ok"
+
+
+def test_plain_and_streamed_answers_agree_at_temperature_zero(client: openai.OpenAI) -> None:
+    plain = ask(client, "What is the capital of France?")
+    assert "Paris" in plain.choices[0].message.content
+    assert plain.system_fingerprint == f"{BASE}+base"
+    chunks = list(ask(client, "What is the capital of France?", stream=True))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == plain.choices[0].message.content
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_tool_call_round_trip(client: openai.OpenAI) -> None:
+    catalog = load_catalog()
+    _, _, api = next(t for t in catalog.iter_apis("takeout") if t[2].required)
+    tool = api.openai_tool()
+    messages: list[Any] = [{"role": "user", "content": "Find me a burger place near the office."}]
+    first = client.chat.completions.create(
+        model=BASE, messages=messages, tools=[tool], tool_choice="required", max_tokens=96
+    )
+    choice = first.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    call = choice.message.tool_calls[0]
+    assert call.function.name == api.name
+    jsonschema.validate(json.loads(call.function.arguments), api.function.parameters)
+
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"results": []})},
+    ]
+    final = client.chat.completions.create(
+        model=BASE, messages=messages, tools=[tool], tool_choice="none", max_tokens=24
+    )
+    assert final.choices[0].message.content
+    assert not final.choices[0].message.tool_calls
+
+    streamed = list(
+        client.chat.completions.create(
+            model=BASE,
+            messages=messages[:1],
+            tools=[tool],
+            stream=True,
+            max_tokens=96,
+            tool_choice={"type": "function", "function": {"name": api.name}},
+        )
+    )
+    deltas = [c.choices[0].delta for c in streamed if c.choices]
+    calls = [tc for d in deltas for tc in (d.tool_calls or [])]
+    assert calls and calls[0].function.name == api.name
+    assert streamed[-1].choices[0].finish_reason == "tool_calls"
+
+
+def _catalog_schemas(n: int) -> list[tuple[str, dict[str, Any]]]:
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    for _, _, api in load_catalog().iter_apis():
+        key = json.dumps(api.function.parameters, sort_keys=True)
+        seen.setdefault(key, (api.function.description, api.function.parameters))
+    schemas = list(seen.values())
+    assert len(schemas) >= n, "catalog has too few distinct parameter schemas"
+    step = len(schemas) / n
+    return [schemas[int(i * step)] for i in range(n)]
+
+
+def test_json_schema_output_validates_for_20_catalog_schemas(client: openai.OpenAI) -> None:
+    for description, schema in _catalog_schemas(20):
+        reply = ask(
+            client,
+            f"Give short example arguments as JSON for: {description}",
+            max_tokens=400,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "args", "schema": schema},
+            },
+        )
+        choice = reply.choices[0]
+        assert choice.finish_reason == "stop", f"ran out of tokens: {choice.message.content!r}"
+        jsonschema.validate(json.loads(choice.message.content), schema)
+
+
+def test_unknown_model_is_404(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        ask(client, "hi", model="gpt-9")
+
+
+def test_malformed_requests_are_400_with_a_message(client: openai.OpenAI, server: str) -> None:
+    with pytest.raises(openai.BadRequestError, match="temperature"):
+        ask(client, "hi", temperature=7)
+    with pytest.raises(openai.BadRequestError, match="cannot build a grammar"):
+        ask(
+            client,
+            "hi",
+            response_format={
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "x",
+                    "schema": {"type": "object", "properties": {"a": {"$ref": "#/nope"}}},
+                },
+            },
+        )
+    raw = httpx.post(
+        f"{server}/chat/completions",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert raw.status_code == 400 and raw.json()["error"]["message"]
+
+
+def test_server_survives_client_disconnecting_mid_stream(
+    client: openai.OpenAI, server: str
+) -> None:
+    body = {
+        "model": BASE,
+        "stream": True,
+        "max_tokens": 400,
+        "ignore_eos": True,
+        "messages": [{"role": "user", "content": "Tell me a very long story."}],
+    }
+    host, port = server.removeprefix("http://").removesuffix("/v1").split(":")
+    payload = json.dumps(body).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        received = b""
+        while b"data:" not in received:  # read until streaming has started ...
+            chunk = sock.recv(4096)
+            assert chunk, f"connection closed before any event: {received!r}"
+            received += chunk
+    # ... and the socket is gone. The server must stop that generation and keep answering.
+    health = server.removesuffix("/v1") + "/health"
+    before = httpx.get(health).json()["completed"]
+    deadline = time.monotonic() + 60
+    while httpx.get(health).json()["cancelled"] < 1:
+        assert time.monotonic() < deadline, "the abandoned generation was never cancelled"
+        time.sleep(0.2)
+    reply = ask(client, "What is the capital of France?")
+    assert "Paris" in reply.choices[0].message.content
+    assert httpx.get(health).json()["completed"] == before + 1
+
+
+def test_lora_adapter_changes_the_output(client: openai.OpenAI) -> None:
+    base = ask(client, "Name three colours.", model=BASE)
+    tuned = ask(client, "Name three colours.", model="ptool")
+    assert tuned.system_fingerprint == f"{BASE}+ptool"
+    assert tuned.choices[0].message.content != base.choices[0].message.content

@@ -1,0 +1,210 @@
+"""LoRA SFT smoke test on the real bundled model: a few steps on a handful of examples.
+
+Checks what a broken pipeline would get wrong silently: the training prompt is the prompt the
+runtime's graph sends, the loss covers only the answer, and the saved adapter loads with peft
+and changes the model's output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from train.dataset import Example, encode, runtime_prompt
+
+pytestmark = pytest.mark.model
+
+BASE = "smollm2-135m"
+
+
+def _tool(platform: str, name: str, params: dict[str, str], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": f"{platform}_{name}",
+            "description": f"{name} ({platform})",
+            "parameters": {
+                "type": "object",
+                "required": required,
+                "properties": {k: {"type": "string", "description": v} for k, v in params.items()},
+            },
+        },
+    }
+
+
+def _record(n: int) -> dict[str, Any]:
+    """A tiny record in synth's intermediate format, tools inline (no catalog needed)."""
+    users = [
+        ("Ana Lopez", "ana@example.com", "1 Main St"),
+        ("Bo Chen", "bo@example.com", "2 Elm Rd"),
+    ]
+    name, email, home = users[n % 2]
+    platform = ("FastFood", "SlowFood")[n % 2]
+    tools = [
+        _tool(p, "orderFood", {"dish": "Dish", "address": "Delivery address"}, ["dish", "address"])
+        for p in ("FastFood", "SlowFood")
+    ]
+    dish = ("burger", "pizza", "salad")[n % 3]
+    return {
+        "record_version": 1,
+        "id": f"t{n}",
+        "user_id": f"u{n % 2}",
+        "scenario": "takeout",
+        "profile": {
+            "basic_features": {"name": name, "email": email, "home_address": home},
+            "user_history": {"takeout": [{"platform": platform, "action": "ordered soup"}]},
+        },
+        "platforms": [
+            {"name": "FastFood", "profile": {"speed": "fast"}},
+            {"name": "SlowFood", "profile": {"speed": "slow"}},
+        ],
+        "tools": tools,
+        "query": f"order me a {dish}",
+        "gold": {
+            "platform": platform,
+            "calls": [
+                {"name": f"{platform}_orderFood", "arguments": {"dish": dish, "address": home}}
+            ],
+        },
+        "annotations": {},
+    }
+
+
+class _Recorder(BaseChatModel):
+    """Records the messages the graph sends and answers with a fixed text."""
+
+    seen: list[list[dict[str, str]]]
+
+    @property
+    def _llm_type(self) -> str:
+        return "recorder"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        roles = {"system": "system", "human": "user", "ai": "assistant"}
+        self.seen.append([{"role": roles[m.type], "content": str(m.content)} for m in messages])
+        reply = AIMessage(content="FastFood:[FastFood_orderFood(dish='x', address='y')]")
+        return ChatResult(generations=[ChatGeneration(message=reply)])
+
+
+@pytest.fixture(scope="module")
+def workspace(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.cache.mkdir("ptool-train-workspace"))
+
+
+def test_training_prompt_is_the_prompt_the_graph_sends() -> None:
+    from assistant.benchmark import run_benchmark_sample
+
+    record = _record(0)
+    recorder = _Recorder(seen=[])
+    run_benchmark_sample(
+        {
+            "user_profile": record["profile"],
+            "platforms": record["platforms"],
+            "tools": record["tools"],
+            "query": record["query"],
+        },
+        recorder,
+    )
+    assert recorder.seen[0] == runtime_prompt(
+        record, embed=None, history_k=None, tools_per_platform=None
+    )
+
+
+def test_loss_mask_covers_only_the_answer(workspace: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from train.base_models import ensure_converted
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_converted(workspace, BASE))
+    prompt = runtime_prompt(_record(1), embed=None, history_k=None, tools_per_platform=None)
+    answer = "SlowFood:[SlowFood_orderFood(dish='pizza', address='2 Elm Rd')]"
+    enc = encode(tokenizer, Example(id="x", prompt=prompt, answer=answer))
+    # The prompt part is exactly what the embedded server feeds the model (train/server.py).
+    served = tokenizer(
+        tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False),
+        add_special_tokens=False,
+    )["input_ids"]
+    n_prompt = enc.completion_mask.index(1)
+    assert enc.input_ids[:n_prompt] == served and set(enc.completion_mask[:n_prompt]) == {0}
+    trained = tokenizer.decode(enc.input_ids[n_prompt:])
+    assert trained.startswith(answer) and tokenizer.eos_token in trained
+
+
+def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
+    workspace: Path, tmp_path: Path
+) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from train.presets import get_preset
+    from train.sft import TrainRequest, resolve_base, train
+
+    data = tmp_path / "records.jsonl"
+    data.write_text("".join(json.dumps(_record(n)) + "\n" for n in range(4)))
+    cpu = get_preset("cpu")
+    preset = replace(
+        cpu,
+        grad_accum=1,
+        save_every_steps=1,
+        logging_steps=1,
+        lora=replace(cpu.lora, learning_rate=1e-3),
+    )
+    out = tmp_path / "adapter"
+    result = train(
+        TrainRequest(
+            data=data,
+            out=out,
+            preset=preset,
+            max_steps=2,
+            retrieve=False,
+            workspace=workspace,
+            progress=False,
+        )
+    )
+    assert result.steps == 2 and result.examples == 4
+    assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
+    assert any("loss" in h for h in result.log_history)
+    assert list((out / "checkpoints").glob("checkpoint-*/optimizer.pt"))
+
+    # Resuming restores the trainer state from the checkpoint (it does not start over).
+    # transformers 5 runs one extra step when resumed exactly at max_steps, hence ">=".
+    again = train(
+        TrainRequest(
+            data=data,
+            out=out,
+            preset=preset,
+            max_steps=2,
+            retrieve=False,
+            workspace=workspace,
+            progress=False,
+            resume=True,
+        )
+    )
+    assert again.steps >= 2 and again.log_history[0]["step"] == 1
+
+    base_dir = resolve_base(BASE, workspace)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    prompt = runtime_prompt(_record(2), embed=None, history_k=None, tools_per_platform=None)
+    ids = tokenizer.apply_chat_template(
+        prompt, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )["input_ids"]
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    with torch.no_grad():
+        before = base(ids).logits[0, -1]
+        tuned = PeftModel.from_pretrained(base, str(out))
+        after = tuned(ids).logits[0, -1]
+    assert float((after - before).abs().max()) > 1e-3

