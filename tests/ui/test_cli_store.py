@@ -53,7 +53,7 @@ def _order_api() -> tuple[str, str, dict[str, object]]:
 
 def test_users_and_show(workspace: dict[str, str]) -> None:
     first = read_persona_file(default_seed_file()).users[0].username
-    result = runner.invoke(app, ["users"], env=workspace, terminal_width=400)
+    result = runner.invoke(app, ["users"], env={**workspace, "COLUMNS": "400"})
     assert result.exit_code == 0 and first in result.output
     shown = runner.invoke(app, ["user", "show", first, "--json"], env=workspace)
     assert shown.exit_code == 0
@@ -72,8 +72,7 @@ def test_history_search_is_semantic_and_per_user(workspace: dict[str, str]) -> N
     result = runner.invoke(
         app,
         ["history", wine_lover.username, "--search", "wine", "-k", "2"],
-        env=workspace,
-        terminal_width=400,
+        env={**workspace, "COLUMNS": "400"},
     )
     assert result.exit_code == 0, result.output
     top = _shown_actions(result.output)
@@ -82,8 +81,7 @@ def test_history_search_is_semantic_and_per_user(workspace: dict[str, str]) -> N
         out = runner.invoke(
             app,
             ["history", other.username, "--search", "wine", "-k", "30"],
-            env=workspace,
-            terminal_width=400,
+            env={**workspace, "COLUMNS": "400"},
         ).output
         own = {e.action for e in other.history}
         shown = _shown_actions(out)
@@ -157,7 +155,7 @@ def test_forget_then_reindex(workspace: dict[str, str]) -> None:
     victim = read_persona_file(default_seed_file()).users[-1]
     result = runner.invoke(app, ["forget", victim.username, "--yes"], env=workspace)
     assert result.exit_code == 0 and f"forgot {victim.username}" in result.output
-    listed = runner.invoke(app, ["users"], env=workspace, terminal_width=400).output
+    listed = runner.invoke(app, ["users"], env={**workspace, "COLUMNS": "400"}).output
     assert f" {victim.username} " not in listed
     reindexed = runner.invoke(app, ["reindex"], env=workspace)
     assert reindexed.exit_code == 0

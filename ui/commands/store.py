@@ -19,7 +19,10 @@ from ui.errors import UsageError, cli_errors, fail
 from ui.settings import Settings
 from ui.wiring import open_workspace
 
-console = Console()
+
+def _console() -> Console:
+    """A console per command, so its width follows the caller's terminal (``COLUMNS``)."""
+    return Console()
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +47,7 @@ def setup() -> None:
     personas = read_persona_file(settings.seed_file or default_seed_file())
     report = accounts.seed_personas(engine=ws.engine, index=ws.index, personas=personas)
     n_apis = len(ws.catalog.iter_apis())
-    console.print(
+    _console().print(
         f"workspace [bold]{settings.workspace}[/]: {report.users_total} personas "
         f"({report.users_added} new, {report.events_indexed} events indexed), catalog of "
         f"{len(ws.catalog.scenarios)} scenarios / {n_apis} APIs. Next: `ptool users`."
@@ -68,7 +71,7 @@ def users(
                 user.basic_features.get("city", ""),
                 str(n),
             )
-    console.print(table)
+    _console().print(table)
 
 
 @cli_errors
@@ -81,16 +84,16 @@ def user_show(
     with Session(ws.engine) as session:
         user = crud.require_user(session=session, name_or_id=name)
         if as_json:
-            console.print_json(json.dumps(export_user(session=session, user=user)))
+            _console().print_json(json.dumps(export_user(session=session, user=user)))
             return
         table = Table("feature", "value", title=f"{user.username} ({user.id})")
         for key, value in user.basic_features.items():
             table.add_row(key, str(value))
-        console.print(table)
+        _console().print(table)
         counts: dict[str, int] = {}
         for event in crud.list_events(session=session, user_id=user.id):
             counts[event.scenario] = counts.get(event.scenario, 0) + 1
-    console.print("history: " + ", ".join(f"{s}={n}" for s, n in sorted(counts.items())))
+    _console().print("history: " + ", ".join(f"{s}={n}" for s, n in sorted(counts.items())))
 
 
 @cli_errors
@@ -147,7 +150,7 @@ def history(
                     e.timestamp.isoformat()[:16],
                     e.source.value,
                 )
-    console.print(table)
+    _console().print(table)
 
 
 @cli_errors
@@ -167,7 +170,7 @@ def forget(
         name_or_id=user.id,
         forget_hooks=[forget_hook(checkpoint_path(ws.settings.workspace))],
     )
-    console.print(
+    _console().print(
         f"forgot {report.username}: {report.events_deleted} events, {report.threads_deleted} "
         f"threads, {report.api_records_deleted} platform records"
     )
@@ -186,7 +189,7 @@ def catalog(
     table = Table("scenario", "platform", "api", "required", "effect")
     for s, p, a in entries:
         table.add_row(s.name, p.name, a.name, ", ".join(a.required), a.effect)
-    console.print(table)
+    _console().print(table)
 
 
 @cli_errors
@@ -211,7 +214,7 @@ def call(
         detail = "; ".join(result.check.errors) or str(result.response.get("error"))
         kind = result.check.error_type or "call:failed"
         raise fail(f"{kind}: {detail}")
-    console.print_json(json.dumps(result.response))
+    _console().print_json(json.dumps(result.response))
 
 
 @cli_errors
@@ -219,4 +222,4 @@ def reindex() -> None:
     """Rebuild the history index from the database (the source of truth)."""
     ws = open_workspace(Settings())
     n = accounts.reindex(engine=ws.engine, index=ws.index)
-    console.print(f"reindexed {n} events")
+    _console().print(f"reindexed {n} events")
