@@ -83,23 +83,26 @@ def bench(
     from eval.dataset import DatasetFormatError
     from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable
     from eval.runner import RunAborted, RunConfigMismatch
+    from train.client import endpoint
     from ui.settings import Settings
 
     settings = Settings()
-    cfg = ModeConfig(
-        model=model or settings.model_name,
-        base_url=base_url or settings.model_base_url,
-        api_key=settings.model_api_key,
-        max_tokens=max_tokens,
-        output_format=output_format,
-        workspace=settings.workspace / "bench-runtime",
-        ablate=ablate.value if ablate else None,
-        history_k=history_k,
-        tools_per_platform=tools_per_platform,
-    )
     try:
-        result = run_bench(data, out, mode=mode.value, mode_config=cfg, limit=limit,
-                           workers=workers, strict=not lenient, plots=not no_plots)
+        # No endpoint configured: the embedded CPU server starts for this run and stops after it.
+        with endpoint(base_url or settings.model_base_url, workspace=settings.workspace) as url:
+            cfg = ModeConfig(
+                model=model or settings.model_name,
+                base_url=url,
+                api_key=settings.model_api_key,
+                max_tokens=max_tokens,
+                output_format=output_format,
+                workspace=settings.workspace / "bench-runtime",
+                ablate=ablate.value if ablate else None,
+                history_k=history_k,
+                tools_per_platform=tools_per_platform,
+            )
+            result = run_bench(data, out, mode=mode.value, mode_config=cfg, limit=limit,
+                               workers=workers, strict=not lenient, plots=not no_plots)
     except (DatasetFormatError, ModeUnavailable, EndpointUnavailable, RunConfigMismatch,
             RunAborted) as exc:
         console.print(f"[red]{exc}[/red]")
