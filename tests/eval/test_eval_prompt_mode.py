@@ -112,7 +112,8 @@ def cli() -> typer.Typer:
     [
         (["--mode", "runtime", "--base-url", "http://127.0.0.1:9/v1"],
          "runtime mode is not available yet"),
-        (["--mode", "prompt"], "needs an OpenAI-compatible endpoint"),
+        # Without --base-url the embedded server would start; a dead endpoint must stop the run.
+        (["--mode", "prompt", "--base-url", "http://127.0.0.1:9/v1"], "endpoint unreachable"),
     ],
 )
 def test_cli_mode_messages(cli: typer.Typer, golden_dir: Path, tmp_path: Path,
