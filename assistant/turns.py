@@ -42,6 +42,10 @@ class TurnResult(BaseModel):
     raw: str = ""
     prompt_tokens: int = 0
     token_count_method: str = ""
+    scenario: str | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+    platforms: list[dict[str, Any]] = Field(default_factory=list)
 
 
 def start_thread(*, engine: Engine, user_id: str, title: str = "") -> str:
@@ -114,6 +118,10 @@ def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
         "executions": values.get("executions", []), "raw": values.get("raw", ""),
         "prompt_tokens": values.get("prompt_tokens", 0),
         "token_count_method": values.get("token_count_method", ""),
+        "scenario": values.get("scenario"),
+        "evidence": [dict(e) for e in values.get("evidence", [])],
+        "checks": [dict(c) for c in values.get("checks", [])],
+        "platforms": [dict(p) for p in values.get("platforms", [])],
     }
     if snapshot.interrupts:
         ask = snapshot.interrupts[0].value

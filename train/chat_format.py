@@ -131,3 +131,15 @@ def parse_tool_calls(text: str) -> tuple[str, list[ParsedToolCall]]:
         last = match.end()
     kept.append(text[last:])
     return "".join(kept).strip(), calls
+
+
+def render_prompt(
+    tokenizer: Any, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+) -> str:
+    """The prompt text the model is fed: chat template with the generation prompt. The server and
+    the training encoder both use this, so a trained prompt is token-for-token the served one
+    (tokenize the result with ``add_special_tokens=False``)."""
+    text: str = tokenizer.apply_chat_template(
+        to_template_messages(messages, tools), add_generation_prompt=True, tokenize=False
+    )
+    return text

@@ -260,11 +260,10 @@ def encode(tokenizer: Any, example: Example) -> Encoded:
     without special tokens (``train/server.py``); the answer is the rest of the full
     conversation's text (answer + end-of-turn), tokenized separately and appended, so the prompt
     part is exactly the inference-time token sequence."""
-    from train.chat_format import to_template_messages
+    from train.chat_format import render_prompt, to_template_messages
 
     prompt = to_template_messages([dict(m) for m in example.prompt], None)
-    prompt_text = tokenizer.apply_chat_template(prompt, add_generation_prompt=True,
-                                                tokenize=False)
+    prompt_text = render_prompt(tokenizer, [dict(m) for m in example.prompt], None)
     full_text = tokenizer.apply_chat_template(
         [*prompt, {"role": "assistant", "content": example.answer}], tokenize=False)
     if not full_text.startswith(prompt_text):

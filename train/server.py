@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from train.chat_format import TOOL_CALL_OPEN, parse_tool_calls, to_template_messages
+from train.chat_format import TOOL_CALL_OPEN, parse_tool_calls, render_prompt
 from train.constrained import Constraint, GrammarError, GrammarUnavailableError
 from train.engine import Engine, Finished, GenerationJob, QueueFullError
 from train.protocol import ChatRequest, NamedToolChoice, error_body
@@ -151,9 +151,7 @@ def create_app(engine: Engine, models: dict[str, ServedModel]) -> FastAPI:
             else None
         )
         try:
-            text = loaded.tokenizer.apply_chat_template(
-                to_template_messages(messages, tools), add_generation_prompt=True, tokenize=False
-            )
+            text = render_prompt(loaded.tokenizer, messages, tools)
         except Exception as exc:  # jinja raises for role orders a template forbids
             return _error(400, f"cannot render messages: {exc}", type_="invalid_request_error")
         ids = loaded.tokenizer(text, add_special_tokens=False)["input_ids"]

@@ -78,13 +78,13 @@ class ChatService:
         with self._graph() as graph:
             result = turns.run_turn(graph, context=self.context(), user=user, request=text,
                                     thread_id=thread_id)
-            return _view(graph, result)
+            return _view(result)
 
     def consent(self, *, thread_id: str, granted: bool) -> TurnView:
         with self._graph() as graph:
             result = turns.answer_consent(graph, context=self.context(), thread_id=thread_id,
                                           granted=granted)
-            return _view(graph, result)
+            return _view(result)
 
     def threads(self, user_id: str) -> list[ThreadInfo]:
         with Session(self.workspace.engine) as session:
@@ -104,11 +104,7 @@ class ChatService:
                                     forget_hooks=[forget_hook(self.checkpoints)])
 
 
-def _view(graph: AssistantGraph, result: turns.TurnResult) -> TurnView:
-    values: dict[str, Any] = dict(
-        graph.get_state({"configurable": {"thread_id": result.thread_id}}).values)
-    return TurnView(result=result,
-                    evidence=[dict(e) for e in values.get("evidence", [])],
-                    checks=[dict(c) for c in values.get("checks", [])],
-                    scenario=values.get("scenario"),
-                    platforms=[dict(p) for p in values.get("platforms", [])])
+def _view(result: turns.TurnResult) -> TurnView:
+    """The turn as the chat renders it; evidence and checks come with the result itself."""
+    return TurnView(result=result, evidence=result.evidence, checks=result.checks,
+                    scenario=result.scenario, platforms=result.platforms)
