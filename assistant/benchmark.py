@@ -93,6 +93,7 @@ def run_benchmark_sample(
     max_repairs: int = 1,
     count_tokens: Callable[[str], int] | None = None,
     max_new_tokens: int | None = None,
+    answer_grammar: bool = True,
 ) -> BenchmarkPrediction:
     """Run the graph on one sample and return the prediction.
 
@@ -104,7 +105,8 @@ def run_benchmark_sample(
     context = Context(chat_model=chat_model, embed=embed, history_k=history_k,
                       tools_per_platform=tools_per_platform, max_repairs=max_repairs,
                       prior_turns=0, interactive=False, count_tokens=count_tokens,
-                      max_new_tokens=max_new_tokens, model_label="the benchmark model")
+                      max_new_tokens=max_new_tokens, answer_grammar=answer_grammar,
+                      model_label="the benchmark model")
     state = graph.invoke({"request": str(data["query"]), "sample": sample_to_inline(data)},
                          context=context)
     attempts = state.get("attempts", [])

@@ -30,6 +30,8 @@ class Context:
     ``history_k`` / ``tools_per_platform``: ``None`` means "everything" (the paper's setting);
     small numbers keep the prompt short on a CPU. ``interactive`` allows clarifying questions and
     consent prompts; benchmark mode turns it off (the paper's prompt forbids asking back).
+    ``answer_grammar`` sends the answer format as a grammar (``assistant.answer_grammar``) for
+    constrained decoding; turn it off for endpoints without vLLM-style structured outputs.
     """
 
     chat_model: BaseChatModel
@@ -48,6 +50,7 @@ class Context:
     count_tokens: Callable[[str], int] | None = None
     model_label: str = "the chat model"
     max_new_tokens: int | None = None
+    answer_grammar: bool = True
 
     def need_store(self) -> tuple[Engine, HistoryIndex, Catalog, ToolIndex, MockExecutor]:
         """The store-mode services, or a clear error naming what the caller forgot to wire."""

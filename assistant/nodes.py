@@ -19,6 +19,7 @@ from langgraph.types import interrupt
 from sqlmodel import Session
 
 from assistant import accounts, answers, retrieval
+from assistant.answer_grammar import answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
 from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
@@ -124,6 +125,11 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
+    grammar = answer_grammar([p["name"] for p in state["platforms"]],
+                             [(c["platform"], c["tool"]) for c in candidates]
+                             ) if ctx.answer_grammar else None
+    if grammar is not None:  # vLLM's field; the embedded server reads it too
+        kwargs["extra_body"] = {"structured_outputs": {"grammar": grammar}}
     try:
         reply = ctx.chat_model.invoke([dict(m) for m in messages], **kwargs)
     except MODEL_ERRORS as exc:

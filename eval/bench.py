@@ -61,6 +61,7 @@ def run_bench(
         data=str(data), mode=mode, model=cfg.model, base_url=cfg.base_url, ablate=cfg.ablate,
         output_format=cfg.output_format, limit=limit, history_k=cfg.history_k,
         tools_per_platform=cfg.tools_per_platform,
+        answer_grammar=cfg.answer_grammar if mode == "runtime" else False,
     )
     samples = select_samples(bench, limit)
     if predictor is None:

@@ -108,6 +108,8 @@ class ModeConfig(BaseModel):
     """Runtime mode: history events retrieved per request (None = the whole history)."""
     tools_per_platform: int | None = None
     """Runtime mode: APIs retrieved per platform (None = every tool, the paper's setting)."""
+    answer_grammar: bool = True
+    """Runtime mode: constrain answers to the candidates' grammar (assistant.answer_grammar)."""
 
 
 PredictorFactory = Callable[[ModeConfig, Benchmark], Predictor]

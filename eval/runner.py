@@ -57,11 +57,12 @@ class RunConfig(BaseModel):
     limit: int | None = None
     history_k: int | None = None
     tools_per_platform: int | None = None
+    answer_grammar: bool = True
 
     def identity(self) -> dict[str, Any]:
         """The settings that change predictions: resuming with other values is refused."""
         return self.model_dump(include={"mode", "model", "ablate", "output_format", "history_k",
-                                        "tools_per_platform"})
+                                        "tools_per_platform", "answer_grammar"})
 
 
 class PredictionRecord(BaseModel):

@@ -62,6 +62,7 @@ class RuntimePredictor:
         options: dict[str, Any] = {
             "history_k": config.history_k,
             "tools_per_platform": config.tools_per_platform,
+            "answer_grammar": config.answer_grammar,
         }
         if config.history_k is not None or config.tools_per_platform is not None:
             from profiles.embeddings import embed_texts  # loads the bundled embedding model

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.answer_grammar import in_schema_order
 from toolcatalog.models import Catalog
 
 Messages = list[dict[str, str]]
@@ -67,7 +68,8 @@ def to_chat_example(
     """
     full = resolve_tools(record, catalog)
     gold = full["gold"]
-    answer = target(full) if target else format_answer(gold["platform"], gold["calls"])
+    calls = in_schema_order(gold["calls"], full["tools"])  # the order the answer grammar allows
+    answer = target(full) if target else format_answer(gold["platform"], calls)
     return {"id": full["id"], "messages": [*render(full), {"role": "assistant", "content": answer}]}
 
 

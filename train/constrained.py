@@ -127,6 +127,11 @@ class GrammarFactory:
             lambda: self._compiler.compile_json_schema(text, any_whitespace=False),
         )
 
+    def ebnf(self, grammar: str) -> Constraint:
+        """A grammar in xgrammar's EBNF (GBNF-like, ``root ::= ...``), as vLLM's
+        ``structured_outputs.grammar`` takes it: how the assistant pins its answer format."""
+        return self._cached("ebnf:" + grammar, lambda: self._compiler.compile_grammar(grammar))
+
     def json_object(self) -> Constraint:
         """``response_format: {"type": "json_object"}``: any JSON object."""
         schema = {"type": "object"}

@@ -111,6 +111,26 @@ class ChatRequest(BaseModel):
         return self
 
     @property
+    def grammar(self) -> str | None:
+        """An EBNF grammar from vLLM's fields: ``structured_outputs: {"grammar": ...}`` (current)
+        or ``guided_grammar`` (older releases). Extra fields, so plain clients are unaffected."""
+        extra = self.model_extra or {}
+        structured = extra.get("structured_outputs")
+        grammar = structured.get("grammar") if isinstance(structured, dict) else None
+        grammar = grammar or extra.get("guided_grammar")
+        return grammar if isinstance(grammar, str) else None
+
+    @model_validator(mode="after")
+    def _grammar_is_text(self) -> ChatRequest:
+        extra = self.model_extra or {}
+        structured = extra.get("structured_outputs")
+        values = [structured.get("grammar") if isinstance(structured, dict) else None,
+                  extra.get("guided_grammar")]
+        if any(v is not None and not isinstance(v, str) for v in values):
+            raise ValueError("structured_outputs.grammar (or guided_grammar) must be a string")
+        return self
+
+    @property
     def token_limit(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens
 

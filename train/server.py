@@ -223,6 +223,9 @@ def _constraint_for(body: ChatRequest, engine: Engine) -> tuple[Constraint | Non
             return grammars.tool_calls(tools, required=True), True
         # "auto": free text, but a started <tool_call> must follow the tool's schema.
         return grammars.tool_calls(tools, required=False), True
+    grammar = body.grammar
+    if grammar is not None:
+        return grammars.ebnf(grammar), False
     fmt = body.response_format
     if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
         return grammars.json_schema(fmt.json_schema.schema_), False

@@ -66,7 +66,8 @@ class ChatService:
         ws = self.workspace
         return Context(chat_model=self.chat_model_factory(), catalog=ws.catalog,
                        engine=ws.engine, history_index=ws.index, tool_index=self.tool_index,
-                       executor=ws.executor, embed=embed_texts)
+                       executor=ws.executor, embed=embed_texts,
+                       answer_grammar=ws.settings.answer_grammar)
 
     @contextmanager
     def _graph(self) -> Iterator[AssistantGraph]:

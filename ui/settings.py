@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     )
     model_name: str = Field(default="ptool", description="Model name sent to the endpoint.")
     model_api_key: str = Field(default="not-needed")
+    answer_grammar: bool = Field(
+        default=True,
+        description="Send the answer format as a grammar (vLLM structured outputs; the "
+        "embedded server honours it). Turn off for endpoints without it.",
+    )
     catalog_dir: Path | None = Field(default=None, description="Default: the shipped catalog.")
     seed_file: Path | None = Field(default=None, description="Default: the shipped personas.")
 

@@ -44,6 +44,7 @@ class QueueChatModel(BaseChatModel):
 
     replies: list[Any]
     seen: list[list[BaseMessage]] = Field(default_factory=list)
+    options: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -53,6 +54,7 @@ class QueueChatModel(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None,
                   **kwargs: Any) -> ChatResult:
         self.seen.append(list(messages))
+        self.options.append(dict(kwargs))
         if not self.replies:
             raise AssertionError("the fake chat model ran out of replies")
         reply = self.replies.pop(0)

@@ -18,6 +18,8 @@ import jsonschema
 import openai
 import pytest
 
+from assistant.answer_grammar import answer_grammar
+from assistant.parsing import parse_answer_text
 from toolcatalog.loader import load_catalog
 from train.base_models import ensure_converted
 from train.embedded import embedded_server
@@ -154,6 +156,28 @@ def test_json_schema_output_validates_for_20_catalog_schemas(client: openai.Open
         choice = reply.choices[0]
         assert choice.finish_reason == "stop", f"ran out of tokens: {choice.message.content!r}"
         jsonschema.validate(json.loads(choice.message.content), schema)
+
+
+def test_ebnf_grammar_in_vllm_fields_pins_the_answer_format(client: openai.OpenAI) -> None:
+    """The assistant's answer grammar (``structured_outputs.grammar``, and the older
+    ``guided_grammar``): whatever the untrained model wants to say, the answer parses and calls a
+    listed API of the platform it names."""
+    catalog = load_catalog()
+    scenario = catalog.scenarios["takeout"]
+    tools = [(p.name, api.openai_tool()) for p in scenario.platforms for api in p.apis[:3]]
+    grammar = answer_grammar([p.name for p in scenario.platforms], tools)
+    assert grammar is not None
+    owners = {tool["function"]["name"]: owner for owner, tool in tools}
+    for field in ({"structured_outputs": {"grammar": grammar}}, {"guided_grammar": grammar}):
+        reply = ask(client, "Order me a burger.", max_tokens=200, extra_body=field)
+        choice = reply.choices[0]
+        assert choice.finish_reason == "stop", choice.message.content
+        parsed = parse_answer_text(choice.message.content)
+        assert parsed.calls and all(owners[c.name] == parsed.platform for c in parsed.calls)
+    with pytest.raises(openai.BadRequestError, match="grammar"):
+        ask(client, "hi", extra_body={"structured_outputs": {"grammar": "root ::= nope"}})
+    with pytest.raises(openai.BadRequestError, match="must be a string"):
+        ask(client, "hi", extra_body={"guided_grammar": 3})
 
 
 def test_unknown_model_is_404(client: openai.OpenAI) -> None:

@@ -66,6 +66,9 @@ def bench(
     tools_per_platform: int | None = typer.Option(
         None, "--tools-per-platform", min=1, help="Runtime mode: retrieve this many APIs per "
         "platform (default: every tool, the paper's setting)."),
+    grammar: bool | None = typer.Option(
+        None, "--grammar/--no-grammar", help="Runtime mode: constrain answers to the "
+        "candidates' grammar (default: PTOOL_ANSWER_GRAMMAR, on)."),
 ) -> None:
     """Run the benchmark (or a sub-command such as `compare`)."""
     if ctx.invoked_subcommand is not None:
@@ -100,6 +103,7 @@ def bench(
                 ablate=ablate.value if ablate else None,
                 history_k=history_k,
                 tools_per_platform=tools_per_platform,
+                answer_grammar=settings.answer_grammar if grammar is None else grammar,
             )
             result = run_bench(data, out, mode=mode.value, mode_config=cfg, limit=limit,
                                workers=workers, strict=not lenient, plots=not no_plots)

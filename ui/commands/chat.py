@@ -119,7 +119,8 @@ def chat(
         context = Context(chat_model=model, catalog=ws.catalog, engine=ws.engine,
                           history_index=ws.index, tool_index=ToolIndex(ws.catalog, embed_texts),
                           executor=ws.executor, history_k=history_k,
-                          tools_per_platform=tools_per_platform, model_label=label)
+                          tools_per_platform=tools_per_platform, model_label=label,
+                          answer_grammar=settings.answer_grammar)
         try:
             if request is not None:
                 _print(run_turn(graph, context=context, user=user, request=request,
