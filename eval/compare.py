@@ -78,3 +78,25 @@ def format_rows(rows: list[CompareRow], label_a: str = "A", label_b: str = "B") 
         out.append(f"{r.scope:<22}{r.metric:<24}{show(r.a):>10}{show(r.b):>10}"
                    f"{'n/a' if d is None else f'{d:+.2f}':>10}")
     return "\n".join(out)
+
+
+def markdown_runs(runs: dict[str, Path]) -> str:
+    """A Markdown table of several runs (one row per run and split, metrics in percent, plus
+    the mean seconds per sample): what a training card or a results page quotes.
+
+    Why one row per split: base vs adapter and the ablations are read split by split (trained
+    users, untrained users, unseen scenarios), as in the paper's Tables 1, 2 and 4."""
+    header = ["run", "split", "n", *(m.paper_label for m in METRICS.values()), "s/sample"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, run_dir in runs.items():
+        report = load_report(run_dir)
+        seconds = report.get("timing", {}).get("mean_latency_s")
+        for scope, body in _scopes(report).items():
+            if not body:
+                continue
+            cells = ["n/a" if body["metrics"].get(n) is None else f"{100 * body['metrics'][n]:.1f}"
+                     for n in METRICS]
+            per = f"{seconds:.1f}" if seconds is not None and scope == "overall" else ""
+            lines.append("| " + " | ".join([label, scope, str(body.get("n", "")), *cells, per])
+                         + " |")
+    return "\n".join(lines)

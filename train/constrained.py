@@ -74,6 +74,19 @@ class Constraint:
         if not self._matcher.accept_token(token_id):
             raise RuntimeError(f"grammar rejected token {token_id} that its own mask allowed")
 
+    def forced_text(self) -> str:
+        """The text the grammar allows as the only continuation from here (may be empty).
+
+        Why: in a tool-call answer much of the text is fixed once a choice is made (after a
+        function name, ``(dish='`` is the only way on). Feeding that text in one forward pass
+        instead of one pass per token cuts decode time, which on this CPU is dominated by the
+        per-pass overhead, not by the number of tokens in the pass."""
+        return str(self._matcher.find_jump_forward_string())
+
+    def accept_text(self, text: str) -> None:
+        if not self._matcher.accept_string(text):
+            raise RuntimeError(f"grammar rejected its own forced text {text!r}")
+
     @property
     def finished(self) -> bool:
         """True once the grammar is complete and has accepted its stop token."""

@@ -367,6 +367,7 @@ def build_engine(
     threads: int | None = None,
     max_queue: int = 16,
     prefix_cache: int = 8,
+    jump_forward: bool = True,
 ) -> Engine:
     """Resolve the base model (converting it once), load adapters, and return a started engine."""
     import torch
@@ -378,7 +379,8 @@ def build_engine(
         torch.set_num_threads(threads)
     model_dir = ensure_converted(workspace, base)
     loaded = load_model(model_dir, base_name=base, adapters=adapters, dtype=dtype)
-    engine = Engine(loaded, max_queue=max_queue, prefix_cache=prefix_cache)
+    engine = Engine(loaded, max_queue=max_queue, prefix_cache=prefix_cache,
+                    jump_forward=jump_forward)
     engine.start()
     return engine
 
@@ -424,6 +426,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument("--prefix-cache", type=int, default=8)
     parser.add_argument(
+        "--no-jump-forward",
+        action="store_true",
+        help="decode grammar-forced text token by token (for comparison benchmarks)",
+    )
+    parser.add_argument(
         "--require-adapter",
         action="store_true",
         help="fail instead of serving 'ptool' as the bare base model",
@@ -444,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
             threads=args.threads,
             max_queue=args.max_queue,
             prefix_cache=args.prefix_cache,
+            jump_forward=not args.no_jump_forward,
         )
     except BaseModelError as exc:
         raise SystemExit(str(exc)) from None

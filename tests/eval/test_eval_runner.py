@@ -11,7 +11,7 @@ import pytest
 from _eval_helpers import ScriptedPredictor, load_golden
 
 from eval.bench import run_bench
-from eval.compare import compare_dirs, format_rows
+from eval.compare import compare_dirs, format_rows, markdown_runs
 from eval.dataset import load_benchmark
 from eval.predictor import ModeConfig
 from eval.runner import (
@@ -168,3 +168,6 @@ def test_compare_two_runs(golden_dir: Path, tmp_path: Path,
     assert "overall" in format_rows(rows)
     with pytest.raises(FileNotFoundError, match="ptool bench"):
         compare_dirs(tmp_path / "a", tmp_path / "missing")
+    table = markdown_runs({"scripted": tmp_path / "a", "perfect": tmp_path / "b"}).splitlines()
+    perfect_overall = next(line for line in table if line.startswith("| perfect | overall |"))
+    assert perfect_overall.split(" | ")[-2] == "100.0"  # the overall metric column
