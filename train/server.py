@@ -247,6 +247,8 @@ def _usage(done: Finished) -> dict[str, Any]:
         "completion_tokens": done.completion_tokens,
         "total_tokens": done.prompt_tokens + done.completion_tokens,
         "prompt_tokens_details": {"cached_tokens": done.cached_tokens},
+        # our extension: tokens of grammar-forced text, fed without a decode step each
+        "completion_tokens_details": {"forced_tokens": done.forced_tokens},
     }
 
 
@@ -368,6 +370,7 @@ def build_engine(
     max_queue: int = 16,
     prefix_cache: int = 8,
     jump_forward: bool = True,
+    merge: bool = True,
 ) -> Engine:
     """Resolve the base model (converting it once), load adapters, and return a started engine."""
     import torch
@@ -378,7 +381,7 @@ def build_engine(
     if threads:
         torch.set_num_threads(threads)
     model_dir = ensure_converted(workspace, base)
-    loaded = load_model(model_dir, base_name=base, adapters=adapters, dtype=dtype)
+    loaded = load_model(model_dir, base_name=base, adapters=adapters, dtype=dtype, merge=merge)
     engine = Engine(loaded, max_queue=max_queue, prefix_cache=prefix_cache,
                     jump_forward=jump_forward)
     engine.start()
@@ -426,6 +429,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument("--prefix-cache", type=int, default=8)
     parser.add_argument(
+        "--no-merge",
+        action="store_true",
+        help="keep LoRA adapters unmerged (one weight copy; slower decode per adapter request)",
+    )
+    parser.add_argument(
         "--no-jump-forward",
         action="store_true",
         help="decode grammar-forced text token by token (for comparison benchmarks)",
@@ -452,6 +460,7 @@ def main(argv: list[str] | None = None) -> None:
             max_queue=args.max_queue,
             prefix_cache=args.prefix_cache,
             jump_forward=not args.no_jump_forward,
+            merge=not args.no_merge,
         )
     except BaseModelError as exc:
         raise SystemExit(str(exc)) from None

@@ -174,6 +174,9 @@ def test_ebnf_grammar_in_vllm_fields_pins_the_answer_format(client: openai.OpenA
         assert choice.finish_reason == "stop", choice.message.content
         parsed = parse_answer_text(choice.message.content)
         assert parsed.calls and all(owners[c.name] == parsed.platform for c in parsed.calls)
+        # jump-forward: text such as "(dish='" is fed without a decode step per token
+        details = reply.usage.model_dump()["completion_tokens_details"]
+        assert 0 < details["forced_tokens"] < reply.usage.completion_tokens
     with pytest.raises(openai.BadRequestError, match="grammar"):
         ask(client, "hi", extra_body={"structured_outputs": {"grammar": "root ::= nope"}})
     with pytest.raises(openai.BadRequestError, match="must be a string"):
