@@ -163,6 +163,41 @@ def test_queue_is_bounded() -> None:
         engine.submit(GenerationJob(prompt_ids=[1], emit=lambda _: None))
 
 
+class _WordTokenizer:
+    """A toy tokenizer: 'time' and '=' are separate tokens (as they can be in a real BPE)."""
+
+    vocab = ("time", "=")
+
+    def __call__(self, text: str, add_special_tokens: bool = False) -> dict[str, list[int]]:
+        return {"input_ids": [self.vocab.index(p) for p in text.replace("=", " = ").split()]}
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return "".join(self.vocab[i] for i in ids)
+
+
+class _ForcedConstraint:
+    def __init__(self, forced: str) -> None:
+        self.forced, self.accepted, self.finished = forced, "", False
+
+    def forced_text(self) -> str:
+        return self.forced
+
+    def accept_text(self, text: str) -> None:
+        self.accepted += text
+
+
+def test_jump_forward_leaves_the_last_forced_token_to_the_model() -> None:
+    """'time=' is forced, but '=' may merge with the quote that follows ("='"): only 'time'
+    is fed, and the grammar state advances by exactly that text."""
+    loaded = cast(Any, type("L", (), {"tokenizer": _WordTokenizer()})())
+    constraint = _ForcedConstraint("time=")
+    job = GenerationJob(prompt_ids=[1], emit=lambda _: None, constraint=cast(Any, constraint))
+    ids = Engine(loaded)._forced_ids(job, "x", "x", 0)
+    assert loaded.tokenizer.decode(ids) == "time" and constraint.accepted == "time"
+    off = GenerationJob(prompt_ids=[1], emit=lambda _: None, constraint=cast(Any, constraint))
+    assert Engine(loaded, jump_forward=False)._forced_ids(off, "x", "x", 0) == []
+
+
 def test_bound_schema_caps_free_strings_and_arrays_only() -> None:
     from train.constrained import bound_schema
 
