@@ -117,17 +117,17 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     candidates = state["candidates"]
     attempts = state.get("attempts", [])
     turns = state.get("turns", [])
+    tools = [(c["platform"], c["tool"]) for c in candidates]
     messages = render_messages(
         basic_features=state["basic_features"], history=state["evidence"],
-        platforms=state["platforms"], tools=[(c["platform"], c["tool"]) for c in candidates],
+        platforms=state["platforms"], tools=tools,
         query=state["effective_request"],
         prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts)
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
-    grammar = answer_grammar([p["name"] for p in state["platforms"]],
-                             [(c["platform"], c["tool"]) for c in candidates]
-                             ) if ctx.answer_grammar else None
+    grammar = (answer_grammar([p["name"] for p in state["platforms"]], tools)
+               if ctx.answer_grammar else None)
     if grammar is not None:  # vLLM's field; the embedded server reads it too
         kwargs["extra_body"] = {"structured_outputs": {"grammar": grammar}}
     try:

@@ -110,23 +110,22 @@ class ChatRequest(BaseModel):
             raise ValueError("tool_choice 'required' needs a non-empty 'tools' list")
         return self
 
-    @property
-    def grammar(self) -> str | None:
-        """An EBNF grammar from vLLM's fields: ``structured_outputs: {"grammar": ...}`` (current)
-        or ``guided_grammar`` (older releases). Extra fields, so plain clients are unaffected."""
+    def _grammar_fields(self) -> list[Any]:
+        """vLLM's grammar fields, as sent: ``structured_outputs: {"grammar": ...}`` (current),
+        then ``guided_grammar`` (older releases). Extra fields, so plain clients are unaffected."""
         extra = self.model_extra or {}
         structured = extra.get("structured_outputs")
-        grammar = structured.get("grammar") if isinstance(structured, dict) else None
-        grammar = grammar or extra.get("guided_grammar")
-        return grammar if isinstance(grammar, str) else None
+        return [structured.get("grammar") if isinstance(structured, dict) else None,
+                extra.get("guided_grammar")]
+
+    @property
+    def grammar(self) -> str | None:
+        """The request's EBNF grammar, if any (the validator below guarantees it is text)."""
+        return next((g for g in self._grammar_fields() if g), None)
 
     @model_validator(mode="after")
     def _grammar_is_text(self) -> ChatRequest:
-        extra = self.model_extra or {}
-        structured = extra.get("structured_outputs")
-        values = [structured.get("grammar") if isinstance(structured, dict) else None,
-                  extra.get("guided_grammar")]
-        if any(v is not None and not isinstance(v, str) for v in values):
+        if any(v is not None and not isinstance(v, str) for v in self._grammar_fields()):
             raise ValueError("structured_outputs.grammar (or guided_grammar) must be a string")
         return self
 
