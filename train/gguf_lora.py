@@ -1,0 +1,102 @@
+"""Convert a peft LoRA adapter into a llama.cpp GGUF LoRA adapter (the ``gguf`` package only).
+
+Why our own converter: llama.cpp's ``convert_lora_to_gguf.py`` is a script in its source tree,
+not in any package, and it needs the base model in Hugging Face layout. What it does for a
+Llama-family model is small: rename every peft tensor to llama.cpp's name (``blk.3.attn_q``),
+keep ``lora_A`` / ``lora_B`` as they are, permute the output rows of the query and key
+``lora_B`` the way llama.cpp's converter permutes the base ``q_proj`` / ``k_proj`` weights
+(its rotary embedding pairs dimensions differently), and record alpha. The result is checked by
+a test that compares the served answers with the peft model's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+_PEFT_KEY = re.compile(
+    r"^base_model\.model\.(?P<module>.+)\.lora_(?P<which>[AB])\.weight$"
+)
+
+
+class LoraConversionError(ValueError):
+    """The adapter cannot be expressed as a llama.cpp LoRA (say what is unsupported)."""
+
+
+def _permute(rows: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's q/k row order: the halves of each head's rotary pairs are interleaved."""
+    return (
+        rows.reshape(n_head, 2, rows.shape[0] // n_head // 2, *rows.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(rows.shape)
+    )
+
+
+def _base_hparams(base_gguf: Path) -> tuple[str, int, int, int]:
+    """(architecture, layers, heads, kv heads) read from the base model's GGUF metadata."""
+    import gguf
+
+    reader = gguf.GGUFReader(str(base_gguf))
+
+    def field(key: str) -> object:
+        value = reader.fields.get(key)
+        if value is None:
+            raise LoraConversionError(f"{base_gguf.name} has no {key!r} metadata")
+        return value.contents()
+
+    arch = str(field("general.architecture"))
+    layers = int(str(field(f"{arch}.block_count")))
+    heads = int(str(field(f"{arch}.attention.head_count")))
+    kv_heads = int(str(field(f"{arch}.attention.head_count_kv")))
+    return arch, layers, heads, kv_heads
+
+
+def convert_lora(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
+    """Write ``out``: the peft adapter in ``adapter_dir`` as a GGUF LoRA for ``base_gguf``."""
+    import gguf
+    from safetensors.numpy import load_file
+
+    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    if config.get("use_dora") or config.get("modules_to_save") or config.get("rank_pattern") \
+            or config.get("alpha_pattern") or config.get("use_rslora"):
+        raise LoraConversionError(
+            f"{adapter_dir}: DoRA, rsLoRA, per-module ranks or saved modules are not supported "
+            "by the GGUF converter; serve it with --engine torch"
+        )
+    arch, layers, heads, kv_heads = _base_hparams(base_gguf)
+    if arch != "llama":
+        raise LoraConversionError(
+            f"GGUF LoRA conversion supports Llama-family bases, not {arch!r}; "
+            "serve this adapter with --engine torch"
+        )
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, layers)
+    tensors = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    writer = gguf.GGUFWriter(str(tmp), arch)
+    writer.add_type(gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(config["lora_alpha"]))
+    for key in sorted(tensors):
+        match = _PEFT_KEY.match(key)
+        if match is None:
+            raise LoraConversionError(f"{adapter_dir}: unexpected tensor {key!r}")
+        module, which = match["module"], match["which"]
+        target = names.get_name(f"{module}.weight", try_suffixes=(".weight",))
+        if target is None:
+            raise LoraConversionError(f"{adapter_dir}: no llama.cpp tensor for {module!r}")
+        data = tensors[key].astype(np.float32)
+        if which == "B" and module.endswith("q_proj"):
+            data = _permute(data, heads)
+        elif which == "B" and module.endswith("k_proj"):
+            data = _permute(data, kv_heads)
+        writer.add_tensor(f"{target}.lora_{which.lower()}", data)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    tmp.replace(out)
+    return out
