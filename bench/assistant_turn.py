@@ -97,6 +97,31 @@ class _PromptRecorder(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content="-"))])
 
 
+def _time_nodes() -> dict[str, float]:
+    """Wrap every graph node in ``assistant.nodes`` with a timer (before ``build_graph``); the
+    returned dict accumulates seconds per node name until cleared."""
+    import functools
+
+    from assistant import nodes
+
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    for name in ("load_profile", "retrieve_tools", "retrieve_history", "decide", "validate",
+                 "consent", "execute", "respond"):
+        setattr(nodes, name, timed(name, getattr(nodes, name)))
+    return seconds
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -154,6 +179,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model: BaseChatModel = recorder if args.tokens_only else stack.enter_context(chat_model(
             args.base_url, args.model, workspace=ws, max_retries=0, timeout=600))
         saver = stack.enter_context(open_checkpointer(ws / "checkpoints.sqlite"))
+        node_seconds = _time_nodes()
         graph = build_graph(saver)
         context = Context(chat_model=model, catalog=catalog, engine=engine,
                           history_index=index, tool_index=ToolIndex(catalog, embed_texts),
@@ -163,6 +189,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           count_tokens=lambda text: len(tokenizer(text)["input_ids"]),
                           model_label=args.base_url or "embedded server")
         for n, (user, scenario, request) in enumerate(plan):
+            node_seconds.clear()
             start = time.perf_counter()
             result = run_turn(graph, context=context, user=user, request=request)
             seconds = time.perf_counter() - start
@@ -182,7 +209,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    "runtime_tokens_turn": result.prompt_tokens,
                    "token_count_method": "chat template" if args.tokens_only
                    else result.token_count_method,
-                   "paper_prompt_tokens": paper, "raw": result.raw[:200]}
+                   "paper_prompt_tokens": paper, "raw": result.raw[:200],
+                   "node_seconds": {k: round(v, 3) for k, v in node_seconds.items()}}
             if n == 0:
                 print(f"warm-up: {row['seconds']} s (not counted)")
                 continue
@@ -200,6 +228,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "paper_prompt_tokens_median": statistics.median(paper_tokens),
         "token_ratio_median": round(statistics.median(
             p / max(1, r) for p, r in zip(paper_tokens, runtime, strict=True)), 1),
+        "node_p50_s": {name: round(_pct([r["node_seconds"].get(name, 0.0) for r in rows], 0.5), 3)
+                       for name in sorted({k for r in rows for k in r["node_seconds"]})},
         "statuses": {s: sum(1 for r in rows if r["status"] == s) for s in {r["status"]
                                                                            for r in rows}},
         "catalog": {"scenarios": len(catalog.scenarios), "apis": len(catalog.iter_apis())},

@@ -10,9 +10,10 @@ workspace): llama.cpp has no repacked AVX-512 kernel for Q4_1, and a 700-token p
 2.3 s on Q4_1 against 1.0 s on BF16 here (decode 107 vs 79 tokens/s; BF16 wins per request).
 The BF16 values are the de-quantized Q4_1 weights -- what the torch engine runs and what the
 adapters were trained on. Each served name (the base, every adapter) gets its own ``Llama``
-context; the LoRA adapter (converted to GGUF once by :mod:`train.gguf_lora`, cached in the
-workspace) is applied at run time, and each context keeps the KV cache of its last sequence, so a
-prompt sharing a prefix with the previous one pre-fills only the rest.
+context. An adapter is merged into its own copy of the weights by :mod:`train.gguf_lora` (built
+once, cached in the workspace by the adapter's hash); with ``merge=False`` it is converted to a
+GGUF LoRA and applied at run time instead. Each context keeps the KV cache of its last sequence,
+so a prompt sharing a prefix with the previous one pre-fills only the rest.
 """
 
 from __future__ import annotations
@@ -77,23 +78,7 @@ class LlamaCppBackend:
         yield _LlamaSession(llm, reused)
 
 
-def _lora_gguf(workspace: Path, base: str, name: str, adapter_dir: Path, base_gguf: Path) -> Path:
-    """The adapter as a GGUF LoRA, converted once and cached by the adapter file's hash."""
-    from train.gguf_lora import convert_lora
-
-    digest = hashlib.sha256()
-    for part in ("adapter_config.json", "adapter_model.safetensors"):
-        digest.update((adapter_dir / part).read_bytes())
-    out = workspace / "models" / base / "lora" / f"{name}-{digest.hexdigest()[:12]}.gguf"
-    if not out.exists():
-        log.info("converting LoRA adapter %s -> %s", adapter_dir, out)
-        convert_lora(adapter_dir, base_gguf, out)
-    return out
-
-
-
-
-def _reencoded_base(workspace: Path, base: str, source: Path, weights: str) -> Path:
+def _reencode(source: Path, out: Path, weights: str) -> Path:
     """``source`` re-encoded as BF16 or F32 GGUF by llama.cpp's quantizer (once; cached)."""
     import ctypes
 
@@ -102,7 +87,6 @@ def _reencoded_base(workspace: Path, base: str, source: Path, weights: str) -> P
     ftypes = {"bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16, "f32": llama_cpp.LLAMA_FTYPE_ALL_F32}
     if weights not in ftypes:
         raise ValueError(f"unknown weight type {weights!r}; use one of {', '.join(ftypes)}")
-    out = workspace / "models" / base / "gguf" / f"{source.stem}.{weights}.gguf"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +103,42 @@ def _reencoded_base(workspace: Path, base: str, source: Path, weights: str) -> P
     return out
 
 
+def _adapter_digest(adapter_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for part in ("adapter_config.json", "adapter_model.safetensors"):
+        digest.update((adapter_dir / part).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _merged_model(cache: Path, shipped: Path, name: str, adapter_dir: Path, weights: str) -> Path:
+    """The base with the adapter merged in, as ``weights`` GGUF (built once; cached by hash)."""
+    from train.gguf_lora import merge_lora
+
+    out = cache / f"{shipped.stem}.{name}-{_adapter_digest(adapter_dir)}.{weights}.gguf"
+    if out.exists():
+        return out
+    base_f32 = _reencode(shipped, cache / f"{shipped.stem}.f32.gguf", "f32")
+    log.info("merging LoRA adapter %s into %s", adapter_dir, out)
+    if weights == "f32":
+        return merge_lora(adapter_dir, base_f32, out)
+    merged_f32 = merge_lora(adapter_dir, base_f32, out.with_suffix(".f32.tmp"))
+    try:
+        return _reencode(merged_f32, out, weights)
+    finally:
+        merged_f32.unlink(missing_ok=True)
+
+
+def _lora_gguf(cache: Path, shipped: Path, name: str, adapter_dir: Path) -> Path:
+    """The adapter as a GGUF LoRA, converted once and cached by the adapter file's hash."""
+    from train.gguf_lora import convert_lora
+
+    out = cache / "lora" / f"{name}-{_adapter_digest(adapter_dir)}.gguf"
+    if not out.exists():
+        log.info("converting LoRA adapter %s -> %s", adapter_dir, out)
+        convert_lora(adapter_dir, shipped, out)
+    return out
+
+
 def load_llama(
     workspace: Path,
     *,
@@ -128,13 +148,16 @@ def load_llama(
     n_ctx: int = 0,
     prefix_cache: bool = True,
     weights: str = "bf16",
+    merge: bool = True,
 ) -> LoadedModel:
     """Open the base GGUF (and each adapter, converted to GGUF) with llama.cpp.
 
     The tokenizer is the transformers one from the converted base (the same GGUF vocabulary), so
     the grammar masks and the token ids are the ones the torch engine uses. ``n_ctx=0`` takes the
     model's training context (8,192 for SmolLM2). ``weights="f32"`` keeps the de-quantized values
-    exactly (slower; what the equivalence test against the peft model uses)."""
+    exactly (slower; what the equivalence test against the peft model uses). ``merge=True``
+    serves each adapter from its own merged copy of the weights; ``False`` applies the GGUF
+    LoRA at run time on the shared base (one weight copy, slower per token)."""
     try:
         from llama_cpp import Llama
     except ImportError:
@@ -147,21 +170,25 @@ def load_llama(
     from train.base_models import ensure_converted, find_gguf, get_spec
 
     shipped = find_gguf(get_spec(base_name))
-    model_gguf = _reencoded_base(workspace, base_name, shipped, weights)
+    cache = workspace / "models" / base_name / "gguf"
+    model_gguf = _reencode(shipped, cache / f"{shipped.stem}.{weights}.gguf", weights)
     model_dir = ensure_converted(workspace, base_name)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     n_threads = threads or min(os.cpu_count() or 1, 8)
     adapters = dict(adapters or {})
 
-    def open_context(lora: Path | None) -> Any:
+    def open_context(model: Path, lora: Path | None = None) -> Any:
         return Llama(
-            model_path=str(model_gguf), n_ctx=n_ctx, n_batch=512, n_threads=n_threads,
+            model_path=str(model), n_ctx=n_ctx, n_batch=512, n_threads=n_threads,
             n_threads_batch=n_threads, lora_path=str(lora) if lora else None, verbose=False,
         )
 
-    contexts: dict[str | None, Any] = {None: open_context(None)}
+    contexts: dict[str | None, Any] = {None: open_context(model_gguf)}
     for name, path in adapters.items():
-        contexts[name] = open_context(_lora_gguf(workspace, base_name, name, path, shipped))
+        if merge:
+            contexts[name] = open_context(_merged_model(cache, shipped, name, path, weights))
+        else:
+            contexts[name] = open_context(model_gguf, _lora_gguf(cache, shipped, name, path))
     try:
         configured = GenerationConfig.from_pretrained(model_dir).eos_token_id
     except OSError:

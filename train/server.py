@@ -383,8 +383,8 @@ def build_engine(
     """Resolve the base model (converting it once), load adapters, and return a started engine.
 
     ``backend="auto"``: llama.cpp when llama-cpp-python is installed and every adapter converts
-    to GGUF, else torch (with a warning naming the reason). ``dtype``, ``merge`` and a prefix
-    cache of more than one sequence apply to torch only, ``gguf_weights`` to llama.cpp only."""
+    to GGUF, else torch (with a warning naming the reason). ``dtype`` and a prefix cache of more
+    than one sequence apply to torch only, ``gguf_weights`` to llama.cpp only."""
     from train.gguf_lora import LoraConversionError
     from train.llama_backend import LlamaCppUnavailableError, load_llama
 
@@ -392,7 +392,8 @@ def build_engine(
     if backend in ("auto", "llama.cpp"):
         try:
             loaded = load_llama(workspace, base_name=base, adapters=adapters, threads=threads,
-                                prefix_cache=prefix_cache > 0, weights=gguf_weights)
+                                prefix_cache=prefix_cache > 0, weights=gguf_weights,
+                                merge=merge)
         except (LlamaCppUnavailableError, LoraConversionError) as exc:
             if backend == "llama.cpp":
                 raise
