@@ -184,7 +184,8 @@ def ensure_converted(workspace: Path, name: str = DEFAULT_BASE_MODEL) -> Path:
         if spec.end_of_turn:
             eos = plain.generation_config.eos_token_id
             ids = [eos] if isinstance(eos, int) else list(eos or [])
-            ids += [int(str(tokenizer.convert_tokens_to_ids(t))) for t in spec.end_of_turn]
+            vocab = tokenizer.get_vocab()
+            ids += [vocab[t] for t in spec.end_of_turn]
             plain.generation_config.eos_token_id = ids
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
