@@ -61,12 +61,12 @@ def _check_supported(adapter_dir: Path, config: dict[str, object], arch: str) ->
             or config.get("alpha_pattern") or config.get("use_rslora"):
         raise LoraConversionError(
             f"{adapter_dir}: DoRA, rsLoRA, per-module ranks or saved modules are not supported "
-            "by the GGUF converter; serve it with --engine torch"
+            "by the GGUF converter; serve it with --backend torch"
         )
     if arch != "llama":
         raise LoraConversionError(
             f"GGUF LoRA conversion supports Llama-family bases, not {arch!r}; "
-            "serve this adapter with --engine torch"
+            "serve this adapter with --backend torch"
         )
 
 

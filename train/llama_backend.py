@@ -163,7 +163,7 @@ def load_llama(
     except ImportError:
         raise LlamaCppUnavailableError(
             f"the llama.cpp engine needs llama-cpp-python: {INSTALL_HINT}; "
-            "or serve with --engine torch"
+            "or serve with --backend torch"
         ) from None
     from transformers import AutoTokenizer, GenerationConfig
 

@@ -1,4 +1,4 @@
-"""Forward passes with transformers + peft (``--engine torch``): any base, any peft adapter.
+"""Forward passes with transformers + peft (``--backend torch``): any base, any peft adapter.
 
 The reference engine: it runs the de-quantized weights the adapter was trained on, so the
 llama.cpp engine is tested against it. A prefix cache keeps the KV caches of recent sequences

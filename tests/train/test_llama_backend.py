@@ -70,7 +70,7 @@ def test_non_llama_base_is_refused_with_a_hint(tmp_path: Path) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    with pytest.raises(LoraConversionError, match="--engine torch"):
+    with pytest.raises(LoraConversionError, match="--backend torch"):
         convert_lora(ADAPTER, base, tmp_path / "out.gguf")
 
 
