@@ -1,4 +1,4 @@
-"""Forward passes with llama.cpp (``--engine llama.cpp``, the default): the GGUF weights as shipped.
+"""Forward passes with llama.cpp (``--backend llama.cpp``, the default when installed).
 
 Why: on this 2-core CPU transformers decodes SmolLM2-135M at ~16 tokens/s, bound by per-operation
 overhead of ~500 small kernels per token; llama.cpp runs the same Q4_1 file at ~120 tokens/s.
