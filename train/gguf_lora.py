@@ -24,6 +24,9 @@ _PEFT_KEY = re.compile(
 )
 
 
+_ARCH = "llama"  # the only architecture whose tensor names and q/k permutation are handled here
+
+
 class LoraConversionError(ValueError):
     """The adapter cannot be expressed as a llama.cpp LoRA (say what is unsupported)."""
 
@@ -63,7 +66,7 @@ def _check_supported(adapter_dir: Path, config: dict[str, object], arch: str) ->
             f"{adapter_dir}: DoRA, rsLoRA, per-module ranks or saved modules are not supported "
             "by the GGUF converter; serve it with --backend torch"
         )
-    if arch != "llama":
+    if arch != _ARCH:
         raise LoraConversionError(
             f"GGUF LoRA conversion supports Llama-family bases, not {arch!r}; "
             "serve this adapter with --backend torch"
@@ -108,7 +111,7 @@ def convert_lora(adapter_dir: Path, base_gguf: Path, out: Path) -> Path:
     alpha, pairs = lora_pairs(adapter_dir, base_gguf)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    writer = gguf.GGUFWriter(str(tmp), _base_hparams(base_gguf)[0])
+    writer = gguf.GGUFWriter(str(tmp), _ARCH)
     writer.add_type(gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
@@ -130,10 +133,9 @@ def merge_lora(adapter_dir: Path, base_f32_gguf: Path, out: Path) -> Path:
 
     alpha, pairs = lora_pairs(adapter_dir, base_f32_gguf)
     reader = gguf.GGUFReader(str(base_f32_gguf))
-    arch = _base_hparams(base_f32_gguf)[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    writer = gguf.GGUFWriter(str(tmp), arch, use_temp_file=True)  # tensors spool to disk, not RAM
+    writer = gguf.GGUFWriter(str(tmp), _ARCH, use_temp_file=True)  # tensors spool to disk, not RAM
     for field in reader.fields.values():
         if field.name.startswith("GGUF.") or field.name == gguf.Keys.General.ARCHITECTURE:
             continue

@@ -70,11 +70,11 @@ class LlamaCppBackend:
     @contextmanager
     def session(self, prompt: list[int], adapter: str | None) -> Iterator[_LlamaSession]:
         llm = self.contexts[adapter]
-        cached = [int(t) for t in llm.input_ids[: llm.n_tokens]]
+        cached = llm.input_ids[: llm.n_tokens].tolist()
         reused = min(common_prefix(cached, prompt), len(prompt) - 1)
         if not self.prefix_cache or reused < self.min_reuse:
             reused = 0
-        llm.n_tokens = reused  # eval() drops the KV cache past this position
+        llm.n_tokens = reused  # the next forward pass drops the KV cache past this position
         yield _LlamaSession(llm, reused)
 
 

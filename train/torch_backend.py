@@ -74,10 +74,11 @@ class _TorchSession:
 
     def __init__(self, model: Any, cache: Any, fed: list[int]) -> None:
         self.model, self.cache, self.fed = model, cache, fed
+        self._reused = len(fed)
 
     @property
     def reused(self) -> int:
-        return len(self.fed)
+        return self._reused
 
     @torch.inference_mode()
     def step(self, ids: list[int]) -> torch.Tensor:
