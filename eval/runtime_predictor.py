@@ -65,9 +65,10 @@ class RuntimePredictor:
             "answer_grammar": config.answer_grammar,
         }
         if config.history_k is not None or config.tools_per_platform is not None:
-            from profiles.embeddings import embed_texts  # loads the bundled embedding model
+            from profiles.embeddings import CachedEmbedder, embed_texts
 
-            options["embed"] = embed_texts
+            # Samples of a user/scenario share their tools and history: embed each text once.
+            options["embed"] = CachedEmbedder(embed_texts)
         return cls(run_benchmark_sample, make_chat_model(config), options=options,
                    unavailable=(ModelUnavailable,), endpoint=str(config.base_url))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -69,6 +70,24 @@ def embed_texts(texts: list[str]) -> np.ndarray:
             show_progress_bar=False,
         )
     return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Memoises an embedder per text: tools and history events repeat across thousands of
+    training examples and benchmark samples, so each distinct text is embedded once. For one
+    process's batch work (a benchmark run, a training set), not the long-running assistant:
+    the cache only grows."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self._embed = embed
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vector in zip(missing, self._embed(missing), strict=True):
+                self._cache[text] = vector
+        return np.stack([self._cache[t] for t in texts])
 
 
 class LocalEmbeddingFunction(EmbeddingFunction[Documents]):

@@ -6,6 +6,12 @@ the user used most in this scenario; "similar" the platform of the history event
 the request (TF-IDF cosine over words). Calls are filled naively (best name/description word
 overlap on the chosen platform, required profile fields from the basic features) so "overall"
 measures what such a rule achieves end to end. The oracle reads the world's latent rules.
+
+Between them sits the *history reader*: it knows each history event's and the request's true
+category, price tier and urgency (what a perfect reader of the wording would extract) and the
+precedence the rules follow, but not the rules themselves -- it infers them from the history by
+majority vote. It measures how much of the gold platform the history makes inferable, i.e. the
+ceiling for a model that reads history well (the gap to the oracle is noise and unseen slots).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from synth.models import World
+from synth.models import Condition, Event, Sample, ScenarioRule, World
 from synth.procedural.params import PROFILE_PARAMS
 
 Prediction = tuple[str, list[dict[str, dict[str, Any]]]]
@@ -144,6 +150,73 @@ def oracle_platforms(world: World) -> dict[str, str]:
     return out
 
 
+def _majority(platforms: Sequence[str]) -> str | None:
+    """The most common platform (ties: alphabetical, so results are deterministic)."""
+    counts = Counter(platforms)
+    return min(counts, key=lambda p: (-counts[p], p)) if counts else None
+
+
+def infer_rule(events: Sequence[Event], categories: Sequence[str]) -> ScenarioRule:
+    """A user's rule read off their history: base platform per category from plain events, then
+    each override kept only when it explains the events it would govern better than the rule
+    below it (price overrides first, urgency last: the reverse of the precedence)."""
+    from synth.preferences import decide
+
+    def cond(e: Event) -> Condition:
+        assert e.condition is not None
+        return e.condition
+
+    plain = [e for e in events if cond(e).price == "normal" and cond(e).urgency == "normal"]
+    fallback = _majority([e.platform for e in events]) or ""
+    base = {}
+    for c in categories:
+        base[c] = (_majority([e.platform for e in plain if cond(e).category == c])
+                   or _majority([e.platform for e in events if cond(e).category == c])
+                   or fallback)
+    rule = ScenarioRule(base=base)
+    slots = (
+        ("on_budget", lambda x: x.price == "budget" and x.urgency == "normal"),
+        ("on_premium", lambda x: x.price == "premium" and x.urgency == "normal"),
+        ("on_urgent", lambda x: x.urgency == "urgent"),
+    )
+    for slot, governs in slots:
+        governed = [e for e in events if governs(cond(e))]
+        without = sum(decide(rule, cond(e))[0] == e.platform for e in governed)
+        best = _majority([e.platform for e in governed])
+        if best and sum(e.platform == best for e in governed) > without:
+            rule = rule.model_copy(update={slot: best})
+    return rule
+
+
+Visible = Callable[[Sample, list[Event]], list[Event]]
+"""Which of a user's events the reader gets to see for a sample (default: all of them)."""
+
+
+def reader_platforms(world: World, visible: Visible | None = None) -> dict[str, str]:
+    """What the history reader (module docstring) picks for every sample of ``world``.
+
+    ``visible`` restricts the evidence, e.g. to the ``k`` events the runtime's retrieval shows
+    the model (``bench/history_ceiling.py``)."""
+    from synth.preferences import decide
+    from synth.procedural import scenario_specs
+
+    specs = scenario_specs()
+    history: dict[tuple[str, str], list[Event]] = {}
+    for e in world.events:
+        history.setdefault((e.user_id, e.scenario), []).append(e)
+    out = {}
+    for s in world.samples:
+        if s.explicit_platform or any(n.endswith("_id") for c in s.calls for n in c.arguments):
+            out[s.id] = s.platform  # named in the request / the record's home in the history
+        else:
+            events = history.get((s.user_id, s.scenario), [])
+            if visible is not None:
+                events = visible(s, events)
+            rule = infer_rule(events, list(specs[s.scenario].categories))
+            out[s.id] = decide(rule, s.condition)[0]
+    return out
+
+
 def _bind(
     fn: Callable[[dict[str, Any], Tfidf], str], tfidf: Tfidf
 ) -> Callable[[dict[str, Any]], str]:
@@ -153,6 +226,7 @@ def _bind(
 def evaluate(
     samples: list[dict[str, Any]],
     oracle: dict[str, str] | None = None,
+    reader: dict[str, str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """{baseline: {"platform": acc, "overall": acc}} over one file's samples."""
     tfidf = Tfidf(
@@ -161,6 +235,8 @@ def evaluate(
     pickers: dict[str, Callable[[dict[str, Any]], str]] = {
         name: _bind(fn, tfidf) for name, fn in BASELINES.items()
     }
+    if reader is not None:
+        pickers["history reader (true conditions, majority rules)"] = lambda s: reader[s["id"]]
     if oracle is not None:
         pickers["oracle (latent rules)"] = lambda s: oracle[s["id"]]
     results = {}

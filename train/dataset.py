@@ -78,22 +78,6 @@ class Encoded:
     completion_mask: list[int]
 
 
-class CachedEmbedder:
-    """Memoises an embedder per text: tools and history events repeat across thousands of
-    examples, so each distinct text is embedded once."""
-
-    def __init__(self, embed: Embedder) -> None:
-        self._embed = embed
-        self._cache: dict[str, np.ndarray] = {}
-
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self._embed(missing), strict=True):
-                self._cache[text] = vector
-        return np.stack([self._cache[t] for t in texts])
-
-
 def _norm_api(name: str) -> str:
     """``MegaMart_placeOrder`` and ``LuxeLane_place_order`` -> ``placeorder``."""
     return re.sub(r"[^a-z0-9]", "", name.split("_", 1)[-1].lower())

@@ -98,7 +98,7 @@ def _read_data(path: Path) -> list[dict[str, Any]]:
 
 def _examples(request: TrainRequest, rows: list[dict[str, Any]], limit: int | None) -> list[Any]:
     """Rendered examples from synth records, or pre-rendered ``{"id", "messages"}`` lines."""
-    from train.dataset import CachedEmbedder, Example, build_examples, select_records
+    from train.dataset import Example, build_examples, select_records
 
     if rows and "messages" in rows[0]:
         chosen = select_records([{"scenario": "", "user_id": "", **r} for r in rows], limit,
@@ -108,7 +108,7 @@ def _examples(request: TrainRequest, rows: list[dict[str, Any]], limit: int | No
     chosen = select_records(rows, limit, request.seed)
     embed = None
     if request.retrieve:
-        from profiles.embeddings import embed_texts
+        from profiles.embeddings import CachedEmbedder, embed_texts
 
         embed = CachedEmbedder(embed_texts)
     return build_examples(chosen, render=request.preset.render, embed=embed,

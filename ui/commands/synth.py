@@ -131,12 +131,12 @@ def baselines(
     seed: SeedOpt = 0,
     bench: Annotated[Path | None, typer.Option(help="Benchmark folder (default: shipped).")] = None,
 ) -> None:
-    """Trivial baselines and the latent-rule oracle on the frozen benchmark files."""
-    from synth.baselines import evaluate, oracle_platforms
+    """Trivial baselines, the history reader and the latent-rule oracle on the frozen benchmark."""
+    from synth.baselines import evaluate, oracle_platforms, reader_platforms
 
     folder = bench or _targets(None)["bench"]
     w, _ = _world(seed, with_train=False)
-    oracle = oracle_platforms(w)
+    oracle, reader = oracle_platforms(w), reader_platforms(w)
     everything: list[dict[str, Any]] = []
     console.print("| split | baseline | platform % | overall % |\n|---|---|---|---|")
     for split in ("test_trained_user", "test_untrained_user", "test_unseen_scenario", None):
@@ -149,7 +149,7 @@ def baselines(
             rows = json.loads(path.read_text(encoding="utf-8"))
             if split != "test_unseen_scenario":
                 everything += rows
-        for name, r in evaluate(rows, oracle).items():
+        for name, r in evaluate(rows, oracle, reader).items():
             console.print(
                 f"| {split} | {name} | {100 * r['platform']:.1f} | {100 * r['overall']:.1f} |"
             )
