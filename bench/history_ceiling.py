@@ -23,8 +23,18 @@ from assistant.state import Event as Shown
 from synth.baselines import Visible, reader_platforms
 from synth.models import Event, Sample
 from synth.world import WorldConfig, build_world
+from toolcatalog.retrieval import Embedder
 
 SPLITS = ("test_trained_user", "test_untrained_user", "test_unseen_scenario")
+
+
+def retrieved_events(embed: Embedder, k: int | None) -> Visible:
+    """The reader's view: the events ``rank_events`` keeps for the request (all when k is None)."""
+    def visible(sample: Sample, events: list[Event]) -> list[Event]:
+        inline = [Shown(id=str(i), scenario=e.scenario, platform=e.platform, action=e.action,
+                        timestamp=e.timestamp) for i, e in enumerate(events)]
+        return [events[int(x["id"])] for x in rank_events(inline, sample.query, embed, k)]
+    return visible
 
 
 def main() -> None:
@@ -39,19 +49,10 @@ def main() -> None:
     embed = CachedEmbedder(embed_texts)
     world, _ = build_world(WorldConfig(seed=args.seed, with_train=False))
 
-    def top(k: int | None) -> Visible:
-        """The events ``rank_events`` keeps for the request (all of them when ``k`` is None)."""
-        def visible(sample: Sample, events: list[Event]) -> list[Event]:
-            inline = [Shown(id=str(i), scenario=e.scenario, platform=e.platform,
-                            action=e.action, timestamp=e.timestamp)
-                      for i, e in enumerate(events)]
-            shown = rank_events(inline, sample.query, embed, k)
-            return [events[int(x["id"])] for x in shown]
-        return visible
 
     rows: list[dict[str, object]] = []
     for k in [*args.k, None]:
-        picks = reader_platforms(world, top(k))
+        picks = reader_platforms(world, retrieved_events(embed, k))
         for split in SPLITS:
             samples = [s for s in world.samples if s.split == split]
             right = sum(picks[s.id] == s.platform for s in samples)
