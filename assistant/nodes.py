@@ -23,6 +23,7 @@ from assistant.answer_grammar import answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
 from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
+from assistant.pinning import RECORD_ID, find_pin
 from assistant.prompts import messages_text, render_messages
 from assistant.provenance import (
     platform_support,
@@ -48,7 +49,7 @@ def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {
         "effective_request": f"{pending} {request}" if pending else request,
         "pending_request": None, "scenario": None, "platforms": [], "candidates": [],
-        "evidence": [], "raw": "", "prompt_tokens": 0, "prompt_tokens_last": 0,
+        "evidence": [], "pin": None, "raw": "", "prompt_tokens": 0, "prompt_tokens_last": 0,
         "token_count_method": "", "platform": None, "calls": [], "parse_error": None,
         "checks": [], "problem": None, "attempts": [],
         "repairs_left": runtime.context.max_repairs, "clarify_question": None,
@@ -89,16 +90,23 @@ def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """This user's events closest to the request, within the request's scenario."""
+    """This user's events closest to the request, within the request's scenario, and the
+    platform the request pins, if any (a record id is looked up in all of the scenario's
+    events of this user, not only the retrieved ones)."""
     ctx = runtime.context
     sample = state.get("sample")
+    request = state["effective_request"]
+    names = [p["name"] for p in state["platforms"]]
     if sample:
-        return {"evidence": retrieval.rank_events(sample["history"], state["effective_request"],
-                                                  ctx.embed, ctx.history_k)}
+        return {"evidence": retrieval.rank_events(sample["history"], request, ctx.embed,
+                                                  ctx.history_k),
+                "pin": find_pin(request, names, sample["history"])}
     engine, index, _, _, _ = ctx.need_store()
-    return {"evidence": retrieval.user_events(engine, index, state["user_id"],
-                                              state["effective_request"], state.get("scenario"),
-                                              ctx.history_k)}
+    events = (retrieval.scenario_events(engine, state["user_id"], state.get("scenario"))
+              if RECORD_ID.search(request) else [])
+    return {"evidence": retrieval.user_events(engine, index, state["user_id"], request,
+                                              state.get("scenario"), ctx.history_k),
+            "pin": find_pin(request, names, events)}
 
 
 def _count_tokens(ai: AIMessage, text: str, ctx: Context) -> tuple[int, str]:
@@ -126,8 +134,9 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
-    grammar = (answer_grammar([p["name"] for p in state["platforms"]], tools)
-               if ctx.answer_grammar else None)
+    pin = state.get("pin")
+    allowed = [pin["platform"]] if pin else [p["name"] for p in state["platforms"]]
+    grammar = answer_grammar(allowed, tools) if ctx.answer_grammar else None
     if grammar is not None:  # vLLM's field; the embedded server reads it too
         kwargs["extra_body"] = {"structured_outputs": {"grammar": grammar}}
     try:
@@ -229,6 +238,10 @@ def _match_platform(state: State) -> tuple[str | None, list[str]]:
     match = next((n for n in names if n.lower() == said.lower()), None)
     if match is None:
         return None, [f"output:unknown_platform: {said!r} is not one of {', '.join(names)}"]
+    pin = state.get("pin")
+    if pin and match != pin["platform"]:
+        return match, [f"output:platform_conflict: {pin['reason']}; answer on "
+                       f"{pin['platform']}, not {match}"]
     return match, []
 
 

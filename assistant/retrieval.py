@@ -71,16 +71,21 @@ def _previous_apis(catalog: Catalog, last_turn: Turn | None) -> list[tuple[Platf
     return [(plat, api) for api in apis if api is not None]
 
 
+def scenario_events(engine: Engine, user_id: str, scenario: str | None) -> list[Event]:
+    """All of this user's events in the scenario (every scenario when it is ``None``)."""
+    with Session(engine) as session:
+        rows = crud.list_events(session=session, user_id=user_id, scenario=scenario)
+    return [{"id": str(r.id), "scenario": r.scenario, "platform": r.platform,
+             "action": r.action, "timestamp": r.timestamp.isoformat()} for r in rows]
+
+
 def user_events(
     engine: Engine, index: HistoryIndex, user_id: str, request: str, scenario: str | None,
     k: int | None,
 ) -> list[Event]:
     """This user's history for the request: top-``k`` by meaning, or all of the scenario."""
     if k is None:
-        with Session(engine) as session:
-            rows = crud.list_events(session=session, user_id=user_id, scenario=scenario)
-        return [{"id": str(r.id), "scenario": r.scenario, "platform": r.platform,
-                 "action": r.action, "timestamp": r.timestamp.isoformat()} for r in rows]
+        return scenario_events(engine, user_id, scenario)
     hits = index.search(user_id=user_id, text=request, k=k, scenario=scenario)
     return [{"id": str(h.event_id), "scenario": h.scenario, "platform": h.platform,
              "action": h.action, "timestamp": h.timestamp} for h in hits if h.user_id == user_id]

@@ -84,6 +84,13 @@ class Execution(TypedDict):
     response: dict[str, Any]
 
 
+class Pin(TypedDict):
+    """The platform the request itself fixes (``assistant.pinning``) and why, for the user."""
+
+    platform: str
+    reason: str
+
+
 class Attempt(TypedDict):
     """One model answer that failed validation; fed back to the model in the repair round."""
 
@@ -127,6 +134,7 @@ class State(TypedDict, total=False):
     platforms: list[PlatformInfo]
     candidates: list[Candidate]
     evidence: list[Event]
+    pin: Pin | None
     raw: str
     prompt_tokens: int
     prompt_tokens_last: int

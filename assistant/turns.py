@@ -37,6 +37,7 @@ class TurnResult(BaseModel):
     calls: list[dict[str, Any]] = Field(default_factory=list)
     provenance: list[dict[str, Any]] = Field(default_factory=list)
     platform_support: list[dict[str, Any]] = Field(default_factory=list)
+    pin_reason: str | None = None
     executions: list[dict[str, Any]] = Field(default_factory=list)
     consent_features: list[str] = Field(default_factory=list)
     raw: str = ""
@@ -107,6 +108,12 @@ def answer_consent(graph: AssistantGraph, *, context: Context, thread_id: str,
     return thread_result(graph, thread_id)
 
 
+def _pin_reason(values: dict[str, Any]) -> str | None:
+    """Why the request fixed the platform, when the answer is on that platform."""
+    pin = values.get("pin")
+    return pin["reason"] if pin and pin["platform"] == values.get("platform") else None
+
+
 def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
     """The latest turn of a thread, including a pending consent question."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
@@ -115,6 +122,7 @@ def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
         "thread_id": thread_id, "platform": values.get("platform"),
         "calls": values.get("calls", []), "provenance": values.get("provenance", []),
         "platform_support": values.get("platform_support", []),
+        "pin_reason": _pin_reason(values),
         "executions": values.get("executions", []), "raw": values.get("raw", ""),
         "prompt_tokens": values.get("prompt_tokens", 0),
         "token_count_method": values.get("token_count_method", ""),

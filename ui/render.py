@@ -67,7 +67,9 @@ def platform_panel(view: TurnView) -> Message:
     traits = next((p.get("profile") for p in view.platforms if p.get("name") == platform), None)
     others = [p["name"] for p in view.platforms if p.get("name") != platform]
     lines = []
-    if support:
+    if result.pin_reason:
+        lines.append(f"**{platform}** is fixed by your request: {_cell(result.pin_reason)}.")
+    elif support:
         lines.append(f"You used **{platform}** before for similar things:")
         lines += [f"- {_cell(e['action'])}" for e in support]
     else:
