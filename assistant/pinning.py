@@ -43,9 +43,8 @@ def find_pin(request: str, platforms: Sequence[str], events: Sequence[Event]) ->
     """The platform the request fixes, with the reason shown to the user; ``None`` when the
     model has to choose. ``events`` is the requesting user's history of this scenario."""
     named = named_platforms(request, platforms)
-    by_record = {record: next(iter(found))
-                 for record, found in record_platforms(request, events).items()
-                 if len(found) == 1 and next(iter(found)) in platforms}
+    by_record = {record: home for record, found in record_platforms(request, events).items()
+                 if len(found) == 1 and (home := next(iter(found))) in platforms}
     choices = set(named) | set(by_record.values())
     if len(choices) != 1:
         return None

@@ -48,8 +48,6 @@ def main() -> None:
 
     embed = CachedEmbedder(embed_texts)
     world, _ = build_world(WorldConfig(seed=args.seed, with_train=False))
-
-
     rows: list[dict[str, object]] = []
     for k in [*args.k, None]:
         picks = reader_platforms(world, retrieved_events(embed, k))

@@ -19,7 +19,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from synth.baselines import reader_platforms
+from synth.baselines import reader_platforms, refers_to_record
 from synth.models import Sample, World
 from synth.preferences import deciding_key
 from synth.world import WorldConfig, build_world
@@ -29,7 +29,7 @@ def sample_key(world: World, sample: Sample) -> str:
     """The deciding key of one sample (``urgent``, ``budget``, ``category``, ...)."""
     if sample.explicit_platform:
         return "explicit"
-    if any(n.endswith("_id") for c in sample.calls for n in c.arguments):
+    if refers_to_record(sample):
         return "record"
     persona = next(p for p in world.personas if p.id == sample.user_id)
     return deciding_key(persona.latent[sample.scenario], sample.condition).split(":")[0]

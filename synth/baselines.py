@@ -136,6 +136,16 @@ def calls_ok(
     return True
 
 
+def refers_to_record(sample: Sample) -> bool:
+    """The request refers to a record (``*_id`` argument) whose home platform the history shows."""
+    return any(n.endswith("_id") for c in sample.calls for n in c.arguments)
+
+
+def request_fixes_platform(sample: Sample) -> bool:
+    """The request names the platform or refers to a record: no preference to infer."""
+    return sample.explicit_platform or refers_to_record(sample)
+
+
 def oracle_platforms(world: World) -> dict[str, str]:
     """What an oracle that knows every latent rule (and reads the request perfectly) picks."""
     from synth.preferences import decide
@@ -143,7 +153,7 @@ def oracle_platforms(world: World) -> dict[str, str]:
     personas = {p.id: p for p in world.personas}
     out = {}
     for s in world.samples:
-        if s.explicit_platform or any(n.endswith("_id") for c in s.calls for n in c.arguments):
+        if request_fixes_platform(s):
             out[s.id] = s.platform  # named in the request / the record's home in the history
         else:
             out[s.id] = decide(personas[s.user_id].latent[s.scenario], s.condition)[0]
@@ -206,7 +216,7 @@ def reader_platforms(world: World, visible: Visible | None = None) -> dict[str, 
         history.setdefault((e.user_id, e.scenario), []).append(e)
     out = {}
     for s in world.samples:
-        if s.explicit_platform or any(n.endswith("_id") for c in s.calls for n in c.arguments):
+        if request_fixes_platform(s):
             out[s.id] = s.platform  # named in the request / the record's home in the history
         else:
             events = history.get((s.user_id, s.scenario), [])
