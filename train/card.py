@@ -88,6 +88,8 @@ def write_card(out: Path, *, notes: str = "", evaluation: str | None = None,
         ("sequence length", f"{config['max_length']} tokens (from the data; see notes)"),
         ("LoRA", ", ".join(f"{k}={v}" for k, v in config["lora"].items())),
         ("batch", f"{config['batch_size']} x {config['grad_accum']} accumulation"),
+        ("started from", f"`{config['init_adapter']}`" if config.get("init_adapter")
+         else "a fresh LoRA"),
         ("prompt rendering", f"runtime renderer, retrieval={config.get('retrieve', True)}, "
                              f"render={config['render']}, variety={config['variety']}"),
         ("status", status),

@@ -53,6 +53,9 @@ class Preset:
     batch_size: int = 1
     grad_accum: int = 8
     bf16: bool = False
+    """Load the weights in bf16 (GPU hosts: halves memory)."""
+    autocast_bf16: bool = False
+    """Keep fp32 weights but run matmuls in bf16 (CPUs with AVX512-BF16: ~2x faster steps)."""
     gradient_checkpointing: bool = False
     save_every_steps: int = 10
     logging_steps: int = 1
@@ -79,8 +82,9 @@ PRESETS: dict[str, Preset] = {
             batch_size=1,
             grad_accum=4,
             save_every_steps=10,
+            autocast_bf16=True,
             lora=LoraSettings(learning_rate=4e-4),
-            render=RenderSettings(history_k=(3, 5, 5, 8), tools_per_platform=(2, 3, 3, 4)),
+            render=RenderSettings(history_k=(8, 12, 12, 16), tools_per_platform=(2, 3, 3, 4)),
         ),
         Preset(
             name="gpu",

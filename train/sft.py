@@ -53,6 +53,9 @@ class TrainRequest:
     """Rank tools and history with the bundled embedder (the runtime's compact prompt); False
     shows every tool and event (the paper's full prompt, no embedding model needed)."""
     workspace: Path = Path("data")
+    init_adapter: Path | None = None
+    """Continue from this adapter's weights instead of a fresh LoRA (a second stage with other
+    examples or settings); the recipe (rank, modules) is the saved adapter's."""
     threads: int | None = None
     progress: bool = True
 
@@ -139,11 +142,22 @@ def _check_resume(out: Path, config: dict[str, Any]) -> None:
     if not saved_path.is_file():
         return
     saved = json.loads(saved_path.read_text())
-    keys = ("data_fingerprint", "max_length", "lora", "batch_size", "grad_accum", "max_steps")
+    keys = ("data_fingerprint", "max_length", "lora", "batch_size", "grad_accum", "max_steps",
+            "init_adapter")
     diff = [k for k in keys if saved.get(k) != config.get(k)]
     if diff:
         raise ValueError(f"cannot resume {out}: {', '.join(diff)} differ from the saved run "
                          f"({saved_path}); start a new --out or rerun with the same options")
+
+
+def _load_init_adapter(model: Any, adapter_dir: Path) -> Any:
+    """The base model wrapped with a saved adapter, its LoRA weights trainable."""
+    from peft import PeftModel
+
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"--init-adapter {adapter_dir}: no adapter_config.json there; "
+                                "pass a folder written by `ptool train`")
+    return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
 
 
 def _last_checkpoint(ckpt_dir: Path) -> str | None:
@@ -194,6 +208,7 @@ def train(request: TrainRequest) -> TrainResult:
         "retrieve": request.retrieve, "lora": asdict(lora), "batch_size": preset.batch_size,
         "grad_accum": preset.grad_accum,
         "max_steps": request.max_steps, "render": asdict(preset.render),
+        "init_adapter": str(request.init_adapter) if request.init_adapter else None,
     }
     resume_from = _last_checkpoint(ckpt_dir) if request.resume else None
     if request.resume:
@@ -205,8 +220,12 @@ def train(request: TrainRequest) -> TrainResult:
 
     dtype = torch.bfloat16 if preset.bf16 else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype)
-    peft_config = LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                             target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    peft_config: LoraConfig | None = LoraConfig(
+        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+        target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    if request.init_adapter is not None:
+        model = _load_init_adapter(model, request.init_adapter)
+        peft_config = None  # the loaded adapter is the one trained
     args = SFTConfig(
         output_dir=str(ckpt_dir),
         per_device_train_batch_size=preset.batch_size,
@@ -223,7 +242,7 @@ def train(request: TrainRequest) -> TrainResult:
         save_total_limit=1,
         max_length=max_length,
         completion_only_loss=True,
-        bf16=preset.bf16,
+        bf16=preset.bf16 or preset.autocast_bf16,
         gradient_checkpointing=preset.gradient_checkpointing,
         use_cpu=not torch.cuda.is_available(),
         report_to="none",

@@ -208,3 +208,34 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
         tuned = PeftModel.from_pretrained(base, str(out))
         after = tuned(ids).logits[0, -1]
     assert float((after - before).abs().max()) > 1e-3
+
+    # A second stage (--init-adapter) starts from the saved adapter's weights, not a fresh LoRA
+    # (whose B matrices are zero): with a zero learning rate one step leaves them as they were.
+    from safetensors.torch import load_file
+
+    stage2 = tmp_path / "stage2"
+    train(
+        TrainRequest(
+            data=data,
+            out=stage2,
+            preset=replace(preset, lora=replace(preset.lora, learning_rate=0.0)),
+            max_steps=1,
+            retrieve=False,
+            workspace=workspace,
+            progress=False,
+            init_adapter=out,
+        )
+    )
+    first = load_file(str(out / "adapter_model.safetensors"))
+    second = load_file(str(stage2 / "adapter_model.safetensors"))
+    assert first.keys() == second.keys()
+    assert any(float(t.abs().max()) > 0 for k, t in first.items() if "lora_B" in k)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert json.loads((stage2 / "run_config.json").read_text())["init_adapter"] == str(out)
+
+
+def test_init_adapter_must_be_an_adapter_folder(tmp_path: Path) -> None:
+    from train.sft import _load_init_adapter
+
+    with pytest.raises(FileNotFoundError, match=r"adapter_config\.json"):
+        _load_init_adapter(object(), tmp_path)

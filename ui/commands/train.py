@@ -48,6 +48,9 @@ def train_command(
     ] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue from the latest checkpoint under OUT/checkpoints.")] = False,
+    init_adapter: Annotated[Path | None, typer.Option(
+        "--init-adapter", help="Continue from this adapter's weights (a second stage on other "
+        "examples, e.g. --seed 1) instead of a fresh LoRA.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Subset, variety and shuffle seed.")] = 0,
     variety: Annotated[bool, typer.Option(
         "--variety/--no-variety", help="Renamed fields, shuffled tools, paraphrases.")] = True,
@@ -79,7 +82,8 @@ def train_command(
         request = TrainRequest(data=data, out=out, preset=chosen, base=base,
                                max_examples=max_examples, max_steps=max_steps,
                                save_steps=save_steps, resume=resume, seed=seed, variety=variety,
-                               workspace=workspace, threads=threads)
+                               workspace=workspace, threads=threads,
+                               init_adapter=init_adapter)
         result = train(request)
     except (ValueError, FileNotFoundError, BaseModelError) as exc:
         raise fail(str(exc)) from None
