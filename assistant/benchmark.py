@@ -10,7 +10,7 @@ Usage (eval)::
     from assistant.benchmark import run_benchmark_sample
     pred = run_benchmark_sample(sample_dict, chat_model)             # paper setting: all tools
     pred = run_benchmark_sample(sample_dict, chat_model, embed=embed_texts,
-                                tools_per_platform=3, history_k=5)   # compact runtime setting
+                                tools_per_platform=3, history_k=12)  # compact runtime setting
     pred["platform"], pred["calls"]  # -> score; pred["raw"] is the model's last answer
 
 ``sample`` is one element of a PTBench ``data.json`` (``user_profile`` as a dict or its

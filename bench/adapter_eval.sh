@@ -14,6 +14,7 @@ set -euo pipefail
 LIMIT="${1:-20}"
 OUT="${2:-bench/out/adapter_eval}"
 PORT="${PTOOL_EVAL_PORT:-8765}"
+HISTORY_K="${PTOOL_EVAL_HISTORY_K:-12}"  # the runtime default (assistant.context.DEFAULT_HISTORY_K)
 WS="${PTOOL_WORKSPACE:-data}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 mkdir -p "$OUT"
@@ -33,7 +34,7 @@ run() {  # run NAME MODEL [extra ptool bench options]
     shift 2
     ptool bench --data eval/data/ptbench_synth --out "$OUT/$name" --mode runtime \
         --base-url "http://127.0.0.1:$PORT/v1" --model "$model" --limit "$LIMIT" \
-        --history-k 5 --tools-per-platform 3 --max-tokens 160 --no-plots "$@"
+        --history-k "$HISTORY_K" --tools-per-platform 3 --max-tokens 160 --no-plots "$@"
 }
 
 run base smollm2-135m

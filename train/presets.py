@@ -71,9 +71,10 @@ PRESETS: dict[str, Preset] = {
             name="cpu",
             base="smollm2-135m",
             description=(
-                "2-core CPU, SmolLM2-135M fp32: a 400-example stratified subset (100 optimizer "
-                "steps of 4, ~38 s each on an idle machine), sequences capped at 1,536 tokens "
-                "(the compact runtime prompt is ~1,150 tokens at the median), learning rate "
+                "2-core CPU, SmolLM2-135M, fp32 weights with bf16-autocast matmuls: a 400-example "
+                "stratified subset (100 optimizer steps of 4, ~40 s each on an idle machine), "
+                "prompts showing 8-16 history events (the runtime shows 12), sequences capped at "
+                "1,536 tokens (longer examples are dropped, not truncated), learning rate "
                 "4e-4 instead of the paper's 1e-4 because 100 steps are too few for the paper's "
                 "rate to move a LoRA adapter far, a checkpoint every 10 steps."
             ),

@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from assistant.checkpoints import checkpoint_path, open_checkpointer
-from assistant.context import Context
+from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM, Context
 from assistant.errors import ModelUnavailable, ThreadNotFound
 from assistant.graph import build_graph
 from assistant.turns import TurnResult, run_turn
@@ -99,8 +99,10 @@ def chat(
         "--json", help="Print the structured result: platform, calls, provenance, responses.")
     ] = False,
     threads: Annotated[bool, typer.Option("--threads", help="List the user's threads.")] = False,
-    history_k: Annotated[int, typer.Option(help="History events shown to the model.")] = 5,
-    tools_per_platform: Annotated[int, typer.Option(help="Candidate APIs per platform.")] = 3,
+    history_k: Annotated[int, typer.Option(
+        help="History events shown to the model.")] = DEFAULT_HISTORY_K,
+    tools_per_platform: Annotated[int, typer.Option(
+        help="Candidate APIs per platform.")] = DEFAULT_TOOLS_PER_PLATFORM,
 ) -> None:
     """Ask the assistant to do something as USER: it picks the platform that user prefers,
     fills the call from the request and profile, validates, runs it on the mock platform and

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM
 from ui.chat_adapter import ChatService
 
 RUNS_DIR = "bench"
@@ -75,10 +76,12 @@ def start_run(svc: ChatService, data: str, limit: int, name: str) -> str:
     from profiles.embeddings import embed_texts
 
     folder = name.strip() or datetime.now(UTC).strftime("ui-%Y%m%d-%H%M%S")
-    cfg = ModeConfig(model=svc.workspace.settings.model_name, history_k=5, tools_per_platform=3)
+    cfg = ModeConfig(model=svc.workspace.settings.model_name, history_k=DEFAULT_HISTORY_K,
+                     tools_per_platform=DEFAULT_TOOLS_PER_PLATFORM)
     predictor = RuntimePredictor(
         run_benchmark_sample, svc.chat_model_factory(),
-        options={"history_k": 5, "tools_per_platform": 3, "embed": embed_texts},
+        options={"history_k": DEFAULT_HISTORY_K, "tools_per_platform": DEFAULT_TOOLS_PER_PLATFORM,
+                 "embed": embed_texts},
         unavailable=(ModelUnavailable,), endpoint="the app's chat model")
     run_bench(Path(data), runs_root(svc) / folder, mode="runtime", mode_config=cfg,
               limit=int(limit), predictor=predictor, progress=True, strict=False)
