@@ -28,6 +28,21 @@ RunSample = Callable[..., Mapping[str, Any]]
 """``run_benchmark_sample(sample, chat_model, **options) -> {"platform", "calls", "raw", ...}``."""
 
 
+def runtime_options(config: ModeConfig) -> dict[str, Any]:
+    """The keyword arguments ``run_benchmark_sample`` gets for this run's settings."""
+    options: dict[str, Any] = {
+        "history_k": config.history_k,
+        "tools_per_platform": config.tools_per_platform,
+        "answer_grammar": config.answer_grammar,
+    }
+    if config.history_k is not None or config.tools_per_platform is not None:
+        from profiles.embeddings import CachedEmbedder, embed_texts
+
+        # Samples of a user/scenario share their tools and history: embed each text once.
+        options["embed"] = CachedEmbedder(embed_texts)
+    return options
+
+
 class RuntimePredictor:
     """Calls the assistant's benchmark entry point and converts its answer to a Prediction."""
 
@@ -59,17 +74,7 @@ class RuntimePredictor:
             ) from exc
         from eval.endpoint import make_chat_model
 
-        options: dict[str, Any] = {
-            "history_k": config.history_k,
-            "tools_per_platform": config.tools_per_platform,
-            "answer_grammar": config.answer_grammar,
-        }
-        if config.history_k is not None or config.tools_per_platform is not None:
-            from profiles.embeddings import CachedEmbedder, embed_texts
-
-            # Samples of a user/scenario share their tools and history: embed each text once.
-            options["embed"] = CachedEmbedder(embed_texts)
-        return cls(run_benchmark_sample, make_chat_model(config), options=options,
+        return cls(run_benchmark_sample, make_chat_model(config), options=runtime_options(config),
                    unavailable=(ModelUnavailable,), endpoint=str(config.base_url))
 
     def predict(self, sample: BenchSample) -> Prediction:

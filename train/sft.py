@@ -220,12 +220,12 @@ def train(request: TrainRequest) -> TrainResult:
 
     dtype = torch.bfloat16 if preset.bf16 else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype)
-    peft_config: LoraConfig | None = LoraConfig(
-        r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-        target_modules=lora.target_modules, task_type="CAUSAL_LM")
+    peft_config = None  # --init-adapter: the loaded adapter is the one trained
     if request.init_adapter is not None:
         model = _load_init_adapter(model, request.init_adapter)
-        peft_config = None  # the loaded adapter is the one trained
+    else:
+        peft_config = LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                 target_modules=lora.target_modules, task_type="CAUSAL_LM")
     args = SFTConfig(
         output_dir=str(ckpt_dir),
         per_device_train_batch_size=preset.batch_size,

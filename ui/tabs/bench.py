@@ -72,16 +72,13 @@ def start_run(svc: ChatService, data: str, limit: int, name: str) -> str:
     from assistant.errors import ModelUnavailable
     from eval.bench import run_bench
     from eval.predictor import ModeConfig
-    from eval.runtime_predictor import RuntimePredictor
-    from profiles.embeddings import embed_texts
+    from eval.runtime_predictor import RuntimePredictor, runtime_options
 
     folder = name.strip() or datetime.now(UTC).strftime("ui-%Y%m%d-%H%M%S")
     cfg = ModeConfig(model=svc.workspace.settings.model_name, history_k=DEFAULT_HISTORY_K,
                      tools_per_platform=DEFAULT_TOOLS_PER_PLATFORM)
     predictor = RuntimePredictor(
-        run_benchmark_sample, svc.chat_model_factory(),
-        options={"history_k": DEFAULT_HISTORY_K, "tools_per_platform": DEFAULT_TOOLS_PER_PLATFORM,
-                 "embed": embed_texts},
+        run_benchmark_sample, svc.chat_model_factory(), options=runtime_options(cfg),
         unavailable=(ModelUnavailable,), endpoint="the app's chat model")
     run_bench(Path(data), runs_root(svc) / folder, mode="runtime", mode_config=cfg,
               limit=int(limit), predictor=predictor, progress=True, strict=False)
