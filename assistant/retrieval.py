@@ -10,7 +10,6 @@ request cannot be called, whatever the history or a tool output says.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast, get_args
 
@@ -22,7 +21,7 @@ from assistant.state import Candidate, Event, InlineSample, PlatformInfo, Turn
 from profiles import crud
 from profiles.history_index import HistoryIndex
 from toolcatalog.models import ApiSpec, Catalog, Effect, FunctionSpec, Platform
-from toolcatalog.retrieval import Embedder, ToolIndex
+from toolcatalog.retrieval import Embedder, ToolIndex, api_text
 
 
 def store_candidates(
@@ -143,12 +142,9 @@ def inline_candidates(sample: InlineSample, request: str, embed: Embedder | None
 
 
 def _tool_text(tool: Mapping[str, Any]) -> str:
-    """Name split into words (``Shop_orderFood`` -> ``order food``), description, parameters."""
+    """What an inline tool does (``toolcatalog.retrieval.api_text``: name words, description)."""
     function = tool.get("function", tool)
-    name = str(function.get("name", "")).split("_", 1)[-1]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
-    params = ", ".join(function.get("parameters", {}).get("properties", {}))
-    return f"{words}: {function.get('description', '')} Parameters: {params}"
+    return api_text(str(function.get("name", "")), str(function.get("description", "")))
 
 
 def callable_apis(candidates: Sequence[Candidate], platform: str | None) -> dict[str, ApiSpec]:

@@ -2,10 +2,20 @@
 
 The embedding function is injected (the catalog does not own a model); API texts are embedded
 once per index and kept in memory -- a full catalog is a few hundred vectors.
+
+Two texts per API, because the two questions differ. *Which scenario* is the request about is
+answered with :func:`api_document` (the API plus what its scenario and platform are about).
+*Which APIs of that scenario* is answered with :func:`api_text`, what the API does and nothing
+else: parameter names (``product_name, note, ...``) are shared by most APIs and the scenario and
+platform words are constant within a scenario, so both only dilute the match. Measured on 300
+training records (``ptool synth train`` output, not the benchmark): the gold API is among the 3
+kept per platform for 54.7 % of requests when ranked by the document, 72.7 % by the API text;
+scenario routing is best with the document (75.3 % vs 71.0 %).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -24,9 +34,17 @@ class ToolHit(BaseModel):
     score: float
 
 
+def api_text(name: str, description: str) -> str:
+    """What an API does, for ranking APIs against a request: its name split into words
+    (``Shop_orderFood`` -> ``order food``) and its description."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name.split("_", 1)[-1]).replace("_", " ")
+    return f"{words.lower()}: {description}"
+
+
 def api_document(scenario: Scenario, platform: Platform, api: ApiSpec) -> str:
-    """What is embedded for an API: what it does, its parameters, and what its platform and
-    scenario are about (so "pepperoni pizza" lands on takeout APIs, not shopping ones)."""
+    """What is embedded to route a request to a scenario: what an API does, its parameters, and
+    what its platform and scenario are about (so "pepperoni pizza" lands on takeout APIs, not
+    shopping ones)."""
     words = api.name.split("_", 1)[-1]
     params = ", ".join(api.function.parameters.get("properties", {}))
     traits = "; ".join(platform.profile.values())
@@ -37,24 +55,27 @@ def api_document(scenario: Scenario, platform: Platform, api: ApiSpec) -> str:
 
 
 class ToolIndex:
-    """In-memory cosine index over the catalog's APIs."""
+    """In-memory cosine index over the catalog's APIs (a routing and a ranking vector each)."""
 
     def __init__(self, catalog: Catalog, embed: Embedder) -> None:
         self._entries = catalog.iter_apis()
         self._embed = embed
-        self._matrix: np.ndarray | None = None
+        self._route: np.ndarray | None = None
+        self._rank: np.ndarray | None = None
 
-    def _vectors(self) -> np.ndarray:
-        if self._matrix is None:
-            docs = [api_document(s, p, a) for s, p, a in self._entries]
-            self._matrix = self._embed(docs)
-        return self._matrix
+    def _scores(self, request: str, *, route: bool) -> np.ndarray:
+        if self._route is None or self._rank is None:
+            self._route = self._embed([api_document(s, p, a) for s, p, a in self._entries])
+            self._rank = self._embed([api_text(a.name, a.function.description)
+                                      for _, _, a in self._entries])
+        matrix = self._route if route else self._rank
+        return matrix @ self._embed([request])[0]
 
-    def search(self, request: str, *, k: int = 6, scenario: str | None = None) -> list[ToolHit]:
-        """Top-``k`` APIs across platforms (restricted to ``scenario`` when given)."""
-        matrix = self._vectors()
-        query = self._embed([request])[0]
-        scores = matrix @ query
+    def search(self, request: str, *, k: int = 6, scenario: str | None = None,
+               route: bool = False) -> list[ToolHit]:
+        """Top-``k`` APIs across platforms (restricted to ``scenario`` when given), scored by
+        :func:`api_text`, or by :func:`api_document` with ``route``."""
+        scores = self._scores(request, route=route)
         order = np.argsort(-scores)
         hits: list[ToolHit] = []
         for idx in order:
@@ -69,6 +90,6 @@ class ToolIndex:
     def best_scenario(self, request: str, *, k: int = 8) -> str:
         """The scenario most of the top-``k`` APIs belong to (score-weighted vote)."""
         votes: dict[str, float] = {}
-        for hit in self.search(request, k=k):
+        for hit in self.search(request, k=k, route=True):
             votes[hit.scenario] = votes.get(hit.scenario, 0.0) + max(hit.score, 0.0)
         return max(votes, key=lambda s: votes[s])
