@@ -54,14 +54,15 @@ def old_texts(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    catalog = load_catalog()
+    documents = {a.name: store_retrieval.api_document(s, p, a) for s, p, a in catalog.iter_apis()}
+
+    def document_text(name: str, description: str) -> str:  # rank by the routing document
+        return documents[name]
+
     saved = inline_retrieval._tool_text, store_retrieval.api_text
     inline_retrieval._tool_text = _old_inline_text
-
-    def doc_text(name: str, description: str) -> str:  # rank by the routing document
-        return lookup[name]
-    catalog = load_catalog()
-    lookup = {a.name: store_retrieval.api_document(s, p, a) for s, p, a in catalog.iter_apis()}
-    store_retrieval.api_text = doc_text
+    store_retrieval.api_text = document_text
     try:
         yield
     finally:
