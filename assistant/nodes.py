@@ -99,7 +99,7 @@ def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     names = [p["name"] for p in state["platforms"]]
     if sample:
         return {"evidence": retrieval.rank_events(sample["history"], request, ctx.embed,
-                                                  ctx.history_k),
+                                                  ctx.history_k, names),
                 "pin": find_pin(request, names, sample["history"])}
     engine, index, _, _, _ = ctx.need_store()
     events = (retrieval.scenario_events(engine, state["user_id"], state.get("scenario"))

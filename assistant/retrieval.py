@@ -98,10 +98,28 @@ def _top(embed: Embedder, query: str, texts: Sequence[str], k: int) -> list[int]
     return [int(i) for i in np.argsort(-scores)[:k]]
 
 
+def scope_events(events: Sequence[Event], platforms: Sequence[str]) -> list[Event]:
+    """The events of the scenarios the listed platforms belong to (all when none match).
+
+    Why: the chat runtime searches only the request's scenario, but an inline sample's history
+    spans every scenario (music, travel, ...) while its platforms are of one. Ranked over all of
+    it, about half of 12 retrieved events were on platforms the request cannot use, evidence
+    the model must skip. A scenario counts when any of its events is on a listed platform."""
+    names = set(platforms)
+    scenarios = {e["scenario"] for e in events if e["platform"] in names}
+    scoped = [e for e in events if e["scenario"] in scenarios]
+    return scoped or list(events)
+
+
 def rank_events(events: Sequence[Event], request: str, embed: Embedder | None,
-                k: int | None) -> list[Event]:
-    """Inline history: all of it (paper setting) or, with an embedder, the ``k`` closest."""
-    if k is None or embed is None or len(events) <= k:
+                k: int | None, platforms: Sequence[str] | None = None) -> list[Event]:
+    """Inline history: all of it (paper setting) or, with an embedder, the ``k`` closest, within
+    the scenarios of ``platforms`` when they are given (:func:`scope_events`)."""
+    if k is None or embed is None:
+        return list(events)
+    if platforms is not None:
+        events = scope_events(events, platforms)
+    if len(events) <= k:
         return list(events)
     keep = sorted(_top(embed, request, [e["action"] for e in events], k))
     return [events[i] for i in keep]

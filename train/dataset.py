@@ -120,7 +120,7 @@ def runtime_prompt(
     names = [p["name"] for p in inline["platforms"]]
     gold = [c["name"] for c in record.get("gold", {}).get("calls", [])]
     candidates = _with_gold_apis(found["candidates"], inline["tools"], names, gold)
-    evidence = rank_events(inline["history"], query, embed, history_k)
+    evidence = rank_events(inline["history"], query, embed, history_k, names)
     return render_messages(
         basic_features=inline["basic_features"], history=evidence, platforms=found["platforms"],
         tools=[(c["platform"], c["tool"]) for c in candidates], query=query)

@@ -83,3 +83,19 @@ def test_sample_conversion_reads_string_profiles() -> None:
     inline = sample_to_inline(_sample())
     assert inline["basic_features"]["name"] == "Ann Lee"
     assert inline["history"][0]["platform"] == "FineDine"
+
+
+def test_ranked_history_stays_in_the_platforms_scenario() -> None:
+    """Other scenarios' events never take the places of this one's, however close their text."""
+    sample = _sample(False)
+    sample["user_profile"]["user_history"] = {
+        "takeout": [{"platform": "FastFood", "action": "ordered fries"},
+                    {"platform": "FineDine", "action": "ordered a sushi platter"}],
+        "music": [{"platform": "IndieWave", "action": "played the album Two Sushi Sets"},
+                  {"platform": "IndieWave", "action": "played a playlist to order sushi to"}],
+    }
+    model = fake(GOOD)
+    run_benchmark_sample(sample, model, embed=embed_texts, tools_per_platform=1, history_k=2)
+    history = model.prompt_text(0).split("<history>\n")[1].split("</history>")[0]
+    assert "ordered fries" in history and "sushi platter" in history
+    assert "IndieWave" not in history

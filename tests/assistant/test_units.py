@@ -8,7 +8,8 @@ from assistant.nodes import route_after_consent, route_after_validate
 from assistant.parsing import ParseError, parse_answer_text, parse_tool_calls
 from assistant.prompts import data_text, render_messages, render_paper_messages
 from assistant.provenance import profile_fields_for, source_of
-from assistant.state import State
+from assistant.retrieval import scope_events
+from assistant.state import Event, State
 from tests.assistant.conftest import _takeout_apis
 
 
@@ -92,3 +93,19 @@ def test_routers_are_pure() -> None:
     assert route_after_validate({**base, "mode": "benchmark"}) == "respond"
     assert route_after_consent({"consent": "granted"}) == "execute"
     assert route_after_consent({"consent": "denied"}) == "respond"
+
+
+def _event(n: int, scenario: str, platform: str, action: str) -> Event:
+    return {"id": f"h{n}", "scenario": scenario, "platform": platform, "action": action,
+            "timestamp": ""}
+
+
+def test_history_scope_is_the_scenarios_of_the_listed_platforms() -> None:
+    events = [_event(1, "takeout", "FineDine", "ordered sushi"),
+              _event(2, "music", "IndieWave", "played jazz"),
+              _event(3, "takeout", "HomeTaste", "ordered curry"),  # same scenario, not listed
+              _event(4, "travel", "SkyJet", "flew to Oslo")]
+    scoped = scope_events(events, ["FineDine", "FastFood"])
+    assert [e["id"] for e in scoped] == ["h1", "h3"]
+    # No event on a listed platform: nothing to scope by, so all of the history stays.
+    assert scope_events(events, ["Nowhere"]) == events
