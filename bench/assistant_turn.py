@@ -33,7 +33,7 @@ from pydantic import Field
 
 from assistant import accounts
 from assistant.checkpoints import open_checkpointer
-from assistant.context import Context
+from assistant.context import DEFAULT_HISTORY_K, Context
 from assistant.graph import build_graph
 from assistant.prompts import ChatMessage, render_paper_messages
 from assistant.turns import run_turn
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--model", default="ptool")
     parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--history-k", type=int, default=5)
+    parser.add_argument("--history-k", type=int, default=DEFAULT_HISTORY_K)
     parser.add_argument("--tools-per-platform", type=int, default=3)
     parser.add_argument("--tokens-only", action="store_true",
                         help="Count prompt tokens without a model (no latency numbers).")
