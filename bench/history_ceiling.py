@@ -4,11 +4,10 @@ The history reader (``synth.baselines``) knows every event's and request's true 
 tier and urgency and the rules' precedence, and infers a user's rule by majority vote. Given the
 whole history it gets ~97 % of the frozen benchmark's platforms right; here it only sees the
 ``k`` events the runtime's history retrieval (``assistant.retrieval.rank_events``, the bundled
-MiniLM embedder) shows the model for the request, ranked within the request's scenario. (Until
-session 7 the runtime ranked an inline sample's events over every scenario, so the model saw
-only ~6.6 of these 12 on average; ``assistant.retrieval.scope_events`` closed that gap.)
-The result bounds what any model reading the prompt at that ``history_k`` can reach, and so
-says how deep retrieval must go before the model, not the evidence, is the limit.
+MiniLM embedder) shows the model for the request, ranked within the request's scenario as the
+runtime does (``assistant.retrieval.scope_events`` for benchmark samples). The result bounds
+what any model reading the prompt at that ``history_k`` can reach, and so says how deep
+retrieval must go before the model, not the evidence, is the limit.
 
 Run: ``python bench/history_ceiling.py`` (deterministic; ~2 minutes on 2 cores, embeddings
 cached per text). Prints a markdown table and writes it as JSON with ``--out``.

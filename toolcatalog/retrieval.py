@@ -63,6 +63,16 @@ class ToolIndex:
         self._embed = embed
         self._route: np.ndarray | None = None
         self._rank: np.ndarray | None = None
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def _query(self, request: str) -> np.ndarray:
+        """The request's vector; a chat turn routes and then ranks the same text, so the last
+        one is kept rather than embedded twice."""
+        last = self._last
+        if last is None or last[0] != request:
+            last = (request, self._embed([request])[0])
+            self._last = last
+        return last[1]
 
     def _scores(self, request: str, *, route: bool) -> np.ndarray:
         if self._route is None or self._rank is None:
@@ -70,7 +80,7 @@ class ToolIndex:
             self._rank = self._embed([api_text(a.name, a.function.description)
                                       for _, _, a in self._entries])
         matrix = self._route if route else self._rank
-        return matrix @ self._embed([request])[0]
+        return matrix @ self._query(request)
 
     def search(self, request: str, *, k: int = 6, scenario: str | None = None,
                route: bool = False) -> list[ToolHit]:
