@@ -29,6 +29,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.context import Context
 from assistant.graph import graph
+from assistant.sources import SampleSource
 from assistant.state import Event, InlineSample, PlatformInfo, ToolCall
 from toolcatalog.retrieval import Embedder
 
@@ -71,7 +72,7 @@ def _history(raw: Any) -> list[Event]:
 
 
 def sample_to_inline(sample: Mapping[str, Any]) -> InlineSample:
-    """The graph's ``sample`` input from a PTBench sample."""
+    """A PTBench sample as the inline data a :class:`~assistant.sources.SampleSource` serves."""
     profile = _profile(sample.get("user_profile", {}))
     platforms: list[PlatformInfo] = []
     for p in sample["platforms"]:
@@ -102,13 +103,13 @@ def run_benchmark_sample(
     ``profiles.embeddings.embed_texts``). Raises ``ModelUnavailable`` when the endpoint is down.
     """
     data = sample.model_dump() if hasattr(sample, "model_dump") else sample
-    context = Context(chat_model=chat_model, embed=embed, history_k=history_k,
+    source = SampleSource(sample_to_inline(data), embed)
+    context = Context(chat_model=chat_model, source=source, history_k=history_k,
                       tools_per_platform=tools_per_platform, max_repairs=max_repairs,
                       prior_turns=0, interactive=False, count_tokens=count_tokens,
                       max_new_tokens=max_new_tokens, answer_grammar=answer_grammar,
                       model_label="the benchmark model")
-    state = graph.invoke({"request": str(data["query"]), "sample": sample_to_inline(data)},
-                         context=context)
+    state = graph.invoke({"request": str(data["query"])}, context=context)
     attempts = state.get("attempts", [])
     problem = state.get("problem")
     return {

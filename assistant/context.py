@@ -2,8 +2,9 @@
 
 Why a dataclass in the run context instead of globals or a god object: the chat model, stores
 and knobs differ per caller (CLI, app, eval, tests) and per run, and none of them belongs in the
-checkpointed state. The composition root builds one; nodes only read it. Store-mode services are
-optional so that benchmark mode (inline sample, no stores) runs the very same graph.
+checkpointed state. The composition root builds one; nodes only read it. Where data comes from
+is one field, ``source``, so that benchmark mode (one inline sample, no stores) runs the very
+same graph.
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
-from sqlalchemy.engine import Engine
 
-from profiles.history_index import HistoryIndex
-from toolcatalog.executor import MockExecutor
-from toolcatalog.models import Catalog
-from toolcatalog.retrieval import Embedder, ToolIndex
+from assistant.sources import DataSource, StoreSource
 
 ConsentPolicy = Literal["ask_once", "never_ask"]
 
@@ -36,6 +33,8 @@ DEFAULT_TOOLS_PER_PLATFORM = 3
 class Context:
     """What one run of the graph may use.
 
+    ``source`` is where the data comes from (``assistant.sources``: the stores for chat, one
+    inline sample for the benchmark); every node asks it and none branches on the mode.
     ``history_k`` / ``tools_per_platform``: ``None`` means "everything" (the paper's setting);
     small numbers keep the prompt short on a CPU. ``interactive`` allows clarifying questions and
     consent prompts; benchmark mode turns it off (the paper's prompt forbids asking back).
@@ -44,12 +43,7 @@ class Context:
     """
 
     chat_model: BaseChatModel
-    catalog: Catalog | None = None
-    engine: Engine | None = None
-    history_index: HistoryIndex | None = None
-    tool_index: ToolIndex | None = None
-    executor: MockExecutor | None = None
-    embed: Embedder | None = None
+    source: DataSource
     history_k: int | None = DEFAULT_HISTORY_K
     tools_per_platform: int | None = DEFAULT_TOOLS_PER_PLATFORM
     max_repairs: int = 1
@@ -61,15 +55,9 @@ class Context:
     max_new_tokens: int | None = None
     answer_grammar: bool = True
 
-    def need_store(self) -> tuple[Engine, HistoryIndex, Catalog, ToolIndex, MockExecutor]:
-        """The store-mode services, or a clear error naming what the caller forgot to wire."""
-        parts = {"engine": self.engine, "history_index": self.history_index,
-                 "catalog": self.catalog, "tool_index": self.tool_index,
-                 "executor": self.executor}
-        missing = [name for name, value in parts.items() if value is None]
-        if missing:
-            raise ValueError(f"store mode needs Context.{', Context.'.join(missing)}")
-        assert self.engine is not None and self.history_index is not None  # for mypy
-        assert self.catalog is not None and self.tool_index is not None
-        assert self.executor is not None
-        return self.engine, self.history_index, self.catalog, self.tool_index, self.executor
+    def store(self) -> StoreSource:
+        """The store-backed source (thread ownership needs the database), or a clear error."""
+        if not isinstance(self.source, StoreSource):
+            raise ValueError("chat threads need Context(source=StoreSource(...)); a sample "
+                             "source is for benchmark runs")
+        return self.source

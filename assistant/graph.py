@@ -6,8 +6,8 @@
     validate --sensitive data to a never-used platform--> consent (interrupt) -> execute | respond
     validate --ok--> execute -> respond -> END
 
-Tools are retrieved before history (the issue lists them the other way round) because the
-history search is restricted to the scenario the tool retrieval picks.
+Tools are retrieved before history because the history search is restricted to the scenario
+the tool retrieval picks.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from langgraph.graph.state import CompiledStateGraph
 
 from assistant import nodes
 from assistant.context import Context
-from assistant.state import State
+from assistant.state import State, TurnInput
 
-AssistantGraph = CompiledStateGraph[State, Context, State, State]
+AssistantGraph = CompiledStateGraph[State, Context, TurnInput, State]
 
 
 def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> AssistantGraph:
     """Compile the graph; pass a checkpointer (``checkpoints.open_checkpointer``) for threads."""
-    builder = StateGraph(State, context_schema=Context)
+    builder = StateGraph(State, context_schema=Context, input_schema=TurnInput)
     builder.add_node("load_profile", nodes.load_profile)
     builder.add_node("retrieve_tools", nodes.retrieve_tools)
     builder.add_node("retrieve_history", nodes.retrieve_history)

@@ -3,8 +3,8 @@
 Why this split of work: retrieval and validation are code and deterministic; the model is asked
 one thing only -- platform and calls -- so a turn costs one model call (two with a repair) and
 everything shown to the user about *why* is computed from data (``provenance.py``). Benchmark
-mode (an inline PTBench sample in ``state["sample"]``) runs the same nodes; only where data comes
-from differs, and nothing is executed.
+mode runs the same nodes: only ``Context.source`` differs (``assistant.sources``), and the
+router ends a benchmark turn after validation, so nothing is executed.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import openai
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from sqlmodel import Session
 
-from assistant import accounts, answers, retrieval
+from assistant import answers, retrieval
 from assistant.answer_grammar import answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
@@ -31,15 +30,12 @@ from assistant.provenance import (
     sensitive_fields_sent,
     source_of,
 )
-from assistant.state import Attempt, CallCheck, CallProvenance, Execution, State, ToolCall, Turn
-from profiles import crud
-from profiles.models import SENSITIVE_FEATURES, EventSource, HistoryEventCreate
+from assistant.state import Attempt, CallCheck, CallProvenance, State, ToolCall, Turn
+from profiles.models import SENSITIVE_FEATURES
 from toolcatalog.checks import check_call
 
 MODEL_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError, OSError)
 """What a failing endpoint raises (connection refused, timeout, 5xx) -- reported, not crashed."""
-
-_CHANGES_STATE = {"create", "update", "cancel"}
 
 
 def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -61,32 +57,22 @@ def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def load_profile(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The user's basic features and which platforms they have used (for consent)."""
-    update = _turn_reset(state, runtime)
-    sample = state.get("sample")
-    if sample:
-        used = sorted({e["platform"] for e in sample["history"]})
-        return {**update, "mode": "benchmark", "user_id": "", "username": "",
-                "basic_features": dict(sample["basic_features"]), "used_platforms": used}
-    engine = runtime.context.need_store()[0]
-    with Session(engine) as session:
-        user = crud.require_user(session=session, name_or_id=state["user"])
-        used = sorted({e.platform for e in crud.list_events(session=session, user_id=user.id)})
-        return {**update, "mode": "store", "user_id": user.id, "username": user.username,
-                "basic_features": dict(user.basic_features), "used_platforms": used}
+    source = runtime.context.source
+    profile = source.profile(state.get("user", ""))
+    return {**_turn_reset(state, runtime), "mode": source.mode, "user_id": profile.user_id,
+            "username": profile.username, "basic_features": profile.basic_features,
+            "used_platforms": profile.used_platforms}
 
 
 def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Candidate APIs: the request's scenario, the best few APIs of every platform in it (so the
     model still chooses the platform), plus the APIs the previous turn called (follow-ups)."""
     ctx = runtime.context
-    sample = state.get("sample")
-    if sample:
-        return retrieval.inline_candidates(sample, state["effective_request"], ctx.embed,
-                                           ctx.tools_per_platform)
-    _, _, catalog, tool_index, _ = ctx.need_store()
     turns = state.get("turns", [])
-    return retrieval.store_candidates(catalog, tool_index, state["effective_request"],
-                                      ctx.tools_per_platform, turns[-1] if turns else None)
+    found = ctx.source.candidates(state["effective_request"], ctx.tools_per_platform,
+                                  turns[-1] if turns else None)
+    return {"scenario": found.scenario, "platforms": found.platforms,
+            "candidates": found.candidates}
 
 
 def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -94,18 +80,12 @@ def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     platform the request pins, if any (a record id is looked up in all of the scenario's
     events of this user, not only the retrieved ones)."""
     ctx = runtime.context
-    sample = state.get("sample")
     request = state["effective_request"]
     names = [p["name"] for p in state["platforms"]]
-    if sample:
-        return {"evidence": retrieval.rank_events(sample["history"], request, ctx.embed,
-                                                  ctx.history_k, names),
-                "pin": find_pin(request, names, sample["history"])}
-    engine, index, _, _, _ = ctx.need_store()
-    events = (retrieval.scenario_events(engine, state["user_id"], state.get("scenario"))
+    user_id, scenario = state["user_id"], state.get("scenario")
+    events = (ctx.source.scenario_history(user_id, scenario, names)
               if RECORD_ID.search(request) else [])
-    return {"evidence": retrieval.user_events(engine, index, state["user_id"], request,
-                                              state.get("scenario"), ctx.history_k),
+    return {"evidence": ctx.source.evidence(user_id, request, scenario, names, ctx.history_k),
             "pin": find_pin(request, names, events)}
 
 
@@ -258,25 +238,9 @@ def consent(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the validated calls on the mock platform; record state changes as runtime history."""
-    engine, index, catalog, _, executor = runtime.context.need_store()
-    platform = state["platform"] or ""
-    scenario = catalog.find_platform(platform)[0].name
-    effects = {c["tool"]["function"]["name"]: c["effect"] for c in state["candidates"]}
-    executions: list[Execution] = []
-    events: list[HistoryEventCreate] = []
-    for call in state["calls"]:
-        result = executor.execute(owner=state["user_id"], platform=platform, name=call["name"],
-                                  arguments=call["arguments"])
-        executions.append({"platform": platform, "name": call["name"],
-                           "arguments": dict(call["arguments"]), "ok": result.ok,
-                           "response": result.response})
-        if result.ok and effects.get(call["name"]) in _CHANGES_STATE:
-            events.append(HistoryEventCreate(
-                scenario=scenario, platform=platform, source=EventSource.runtime,
-                action=answers.event_action(call["name"], call["arguments"])))
-    rows = accounts.record_events(engine=engine, index=index, user_id=state["user_id"],
-                                  events=events) if events else []
-    return {"executions": executions, "recorded_event_ids": [str(r.id) for r in rows]}
+    done = runtime.context.source.execute(state["user_id"], state["platform"] or "",
+                                          state["calls"], state["candidates"])
+    return {"executions": done.executions, "recorded_event_ids": done.recorded_event_ids}
 
 
 def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -40,10 +40,8 @@ def store_candidates(
     scenario = catalog.scenario(tool_index.best_scenario(text))
     hits = tool_index.search(text, k=len(catalog.iter_apis(scenario.name)), scenario=scenario.name)
     taken: dict[str, list[ApiSpec]] = {p.name: [] for p in scenario.platforms}
-    for hit in hits:
-        chosen = taken[hit.platform]
-        if per_platform is None or len(chosen) < per_platform:
-            chosen.append(hit.api)
+    for i in best_per_platform([h.platform for h in hits], per_platform):
+        taken[hits[i].platform].append(hits[i].api)
     platforms: list[PlatformInfo] = [{"name": p.name, "profile": dict(p.profile)}
                                      for p in scenario.platforms]
     for plat, api in _previous_apis(catalog, last_turn):
@@ -57,6 +55,18 @@ def store_candidates(
         for name, apis in taken.items() for api in apis
     ]
     return {"scenario": scenario.name, "platforms": platforms, "candidates": candidates}
+
+
+def best_per_platform(owners: Sequence[str | None], per_platform: int | None) -> list[int]:
+    """Positions of a ranked list to keep: the first ``per_platform`` of every owner (all when
+    ``None``). The one selection rule of chat and benchmark retrieval alike."""
+    counts: dict[str | None, int] = {}
+    keep: list[int] = []
+    for i, owner in enumerate(owners):
+        if per_platform is None or counts.get(owner, 0) < per_platform:
+            counts[owner] = counts.get(owner, 0) + 1
+            keep.append(i)
+    return keep
 
 
 def _previous_apis(catalog: Catalog, last_turn: Turn | None) -> list[tuple[Platform, ApiSpec]]:
@@ -146,14 +156,8 @@ def inline_candidates(sample: InlineSample, request: str, embed: Embedder | None
     owned = [(tool_owner(t, names), t) for t in sample["tools"]]
     if per_platform is not None and embed is not None:
         order = _top(embed, request, [_tool_text(t) for _, t in owned], len(owned))
-        counts: dict[str | None, int] = {}
-        keep: list[int] = []
-        for i in order:
-            owner = owned[i][0]
-            if counts.get(owner, 0) < per_platform:
-                counts[owner] = counts.get(owner, 0) + 1
-                keep.append(i)
-        owned = [owned[i] for i in sorted(keep)]
+        keep = best_per_platform([owned[i][0] for i in order], per_platform)
+        owned = [owned[i] for i in sorted(order[j] for j in keep)]
     candidates: list[Candidate] = [{"platform": owner, "tool": dict(tool), "effect": "read",
                                     "record": None} for owner, tool in owned]
     return {"scenario": None, "platforms": list(sample["platforms"]), "candidates": candidates}

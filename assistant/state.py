@@ -7,7 +7,8 @@ what the CLI's ``--json`` prints. Typed wrappers live at the package boundary (`
 
 Keys fall in three groups:
 
-* **input** -- ``request`` plus either ``user`` (store mode) or ``sample`` (benchmark mode);
+* **input** -- ``request`` and, in chat, ``user`` (:class:`TurnInput`); where the data comes from
+  is ``Context.source``, not the state;
 * **per turn** -- reset by ``load_profile`` at the start of every turn;
 * **per thread** -- ``turns``, ``pending_request`` and ``consented_platforms`` outlive a turn.
 """
@@ -110,7 +111,7 @@ class Turn(TypedDict):
 
 
 class InlineSample(TypedDict):
-    """Benchmark mode input: one PTBench sample's profile, platforms and tools."""
+    """One PTBench sample's profile, platforms and tools (``sources.SampleSource`` serves it)."""
 
     basic_features: dict[str, Any]
     history: list[Event]
@@ -118,11 +119,17 @@ class InlineSample(TypedDict):
     tools: list[dict[str, Any]]
 
 
+class TurnInput(TypedDict, total=False):
+    """What a caller passes to start a turn (the graph's input schema)."""
+
+    request: str
+    user: str
+
+
 class State(TypedDict, total=False):
     # input
     request: str
     user: str
-    sample: InlineSample | None
     # per turn (reset by load_profile)
     mode: Mode
     user_id: str

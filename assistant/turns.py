@@ -81,7 +81,7 @@ def run_turn(
     Raises ``UnknownUser``, ``ThreadNotFound`` or ``ModelUnavailable`` with a message to show.
     A yes/no reply to a pending consent question resumes it; any other text starts a new turn
     (the pending call is dropped, nothing is sent)."""
-    engine = context.need_store()[0]
+    engine = context.store().engine
     with Session(engine) as session:
         owner = crud.require_user(session=session, name_or_id=user)
         user_id, username = owner.id, owner.username
@@ -95,7 +95,7 @@ def run_turn(
     if pending and reply is not None:
         graph.invoke(Command(resume=reply), config, context=context)
     else:
-        graph.invoke({"request": request, "user": user_id, "sample": None}, config,
+        graph.invoke({"request": request, "user": user_id}, config,
                      context=context)
     return thread_result(graph, thread_id)
 

@@ -36,6 +36,7 @@ from assistant.checkpoints import open_checkpointer
 from assistant.context import DEFAULT_HISTORY_K, Context
 from assistant.graph import build_graph
 from assistant.prompts import ChatMessage, render_paper_messages
+from assistant.sources import StoreSource
 from assistant.turns import run_turn
 from profiles.db import init_db, make_engine
 from profiles.embeddings import embed_texts
@@ -181,9 +182,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         saver = stack.enter_context(open_checkpointer(ws / "checkpoints.sqlite"))
         node_seconds = _time_nodes()
         graph = build_graph(saver)
-        context = Context(chat_model=model, catalog=catalog, engine=engine,
-                          history_index=index, tool_index=ToolIndex(catalog, embed_texts),
-                          executor=MockExecutor(catalog, engine), history_k=args.history_k,
+        source = StoreSource(engine=engine, history_index=index, catalog=catalog,
+                             tool_index=ToolIndex(catalog, embed_texts),
+                             executor=MockExecutor(catalog, engine))
+        context = Context(chat_model=model, source=source, history_k=args.history_k,
                           tools_per_platform=args.tools_per_platform, consent="never_ask",
                           max_new_tokens=args.max_new_tokens,
                           count_tokens=lambda text: len(tokenizer(text)["input_ids"]),

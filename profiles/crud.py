@@ -90,6 +90,12 @@ def list_events(
     )
 
 
+def used_platforms(*, session: Session, user_id: str) -> list[str]:
+    """The platforms this user has any event on (one DISTINCT query, not every event)."""
+    stmt = select(HistoryEvent.platform).where(HistoryEvent.user_id == user_id).distinct()
+    return sorted(session.exec(stmt).all())
+
+
 def all_events(*, session: Session) -> Sequence[HistoryEvent]:
     """Every event of every user: only for rebuilding the index from the source of truth."""
     return session.exec(select(HistoryEvent).order_by(col(HistoryEvent.id))).all()

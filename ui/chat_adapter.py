@@ -22,6 +22,7 @@ from assistant import accounts, turns
 from assistant.checkpoints import checkpoint_path, forget_hook, open_checkpointer
 from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
+from assistant.sources import StoreSource
 from profiles import crud
 from profiles.embeddings import embed_texts
 from toolcatalog.retrieval import ToolIndex
@@ -64,9 +65,9 @@ class ChatService:
 
     def context(self) -> Context:
         ws = self.workspace
-        return Context(chat_model=self.chat_model_factory(), catalog=ws.catalog,
-                       engine=ws.engine, history_index=ws.index, tool_index=self.tool_index,
-                       executor=ws.executor, embed=embed_texts,
+        source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
+                             tool_index=self.tool_index, executor=ws.executor)
+        return Context(chat_model=self.chat_model_factory(), source=source,
                        answer_grammar=ws.settings.answer_grammar)
 
     @contextmanager

@@ -27,6 +27,7 @@ from assistant import accounts
 from assistant.checkpoints import open_checkpointer
 from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
+from assistant.sources import StoreSource
 from profiles.db import init_db, make_engine
 from profiles.embeddings import embed_texts
 from profiles.history_index import HistoryIndex
@@ -177,9 +178,11 @@ class World:
     checkpoints: Path
 
     def context(self, model: BaseChatModel, **overrides: Any) -> Context:
-        return Context(chat_model=model, catalog=self.catalog, engine=self.engine,
-                       history_index=self.index, tool_index=self.tool_index,
-                       executor=self.executor, **overrides)
+        return Context(chat_model=model, source=self.source(), **overrides)
+
+    def source(self) -> StoreSource:
+        return StoreSource(engine=self.engine, history_index=self.index, catalog=self.catalog,
+                           tool_index=self.tool_index, executor=self.executor)
 
 
 @pytest.fixture(scope="session")

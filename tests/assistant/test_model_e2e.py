@@ -21,6 +21,7 @@ from assistant.benchmark import run_benchmark_sample
 from assistant.checkpoints import open_checkpointer
 from assistant.context import Context
 from assistant.graph import build_graph
+from assistant.sources import StoreSource
 from assistant.turns import run_turn
 from profiles.db import init_db, make_engine
 from profiles.embeddings import embed_texts
@@ -52,9 +53,10 @@ def test_turns_on_the_seeded_world(real_model: BaseChatModel, tmp_path: Path) ->
     personas.users = personas.users[:2]
     accounts.seed_personas(engine=engine, index=index, personas=personas)
     catalog = load_catalog()
-    context = Context(chat_model=real_model, catalog=catalog, engine=engine,
-                      history_index=index, tool_index=ToolIndex(catalog, embed_texts),
-                      executor=MockExecutor(catalog, engine), max_new_tokens=128)
+    source = StoreSource(engine=engine, history_index=index, catalog=catalog,
+                         tool_index=ToolIndex(catalog, embed_texts),
+                         executor=MockExecutor(catalog, engine))
+    context = Context(chat_model=real_model, source=source, max_new_tokens=128)
     user = personas.users[0].username
     with open_checkpointer(tmp_path / "checkpoints.sqlite") as saver:
         graph = build_graph(saver)

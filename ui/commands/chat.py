@@ -20,6 +20,7 @@ from assistant.checkpoints import checkpoint_path, open_checkpointer
 from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM, Context
 from assistant.errors import ModelUnavailable, ThreadNotFound
 from assistant.graph import build_graph
+from assistant.sources import StoreSource
 from assistant.turns import TurnResult, run_turn
 from profiles import crud
 from profiles.embeddings import embed_texts
@@ -118,9 +119,9 @@ def chat(
         model, label = stack.enter_context(chat_model_for(settings))
         saver = stack.enter_context(open_checkpointer(checkpoint_path(settings.workspace)))
         graph = build_graph(saver)
-        context = Context(chat_model=model, catalog=ws.catalog, engine=ws.engine,
-                          history_index=ws.index, tool_index=ToolIndex(ws.catalog, embed_texts),
-                          executor=ws.executor, history_k=history_k,
+        source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
+                             tool_index=ToolIndex(ws.catalog, embed_texts), executor=ws.executor)
+        context = Context(chat_model=model, source=source, history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
                           answer_grammar=settings.answer_grammar)
         try:
