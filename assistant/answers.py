@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.provenance import profile_fields_for
-from assistant.state import CallProvenance, Event, Execution, PlatformInfo
+from assistant.state import CallProvenance, Event, Execution, PlatformInfo, PreferenceView
 
 _NICE = {"home_address": "home address", "work_address": "work address",
          "payment_method": "payment method", "passport_number": "passport number"}
@@ -49,8 +49,24 @@ def event_action(name: str, arguments: dict[str, Any]) -> str:
     return f"{verb} ({', '.join(shown)})" if shown else verb
 
 
+def scenario_question(options: Sequence[str]) -> str:
+    """Ask which kind of service a request is for when routing is unsure."""
+    named = " or ".join(o.replace("_", " ") for o in options)
+    return (f"Which kind of service do you mean: {named}? Reply in a few words (for example "
+            f"\"{options[0].replace('_', ' ')}\") and I will continue.")
+
+
 def _why_platform(platform: str, support: Sequence[Event],
-                  platforms: Sequence[PlatformInfo]) -> str:
+                  platforms: Sequence[PlatformInfo],
+                  preference: PreferenceView | None = None) -> str:
+    scores = preference["scores"] if preference else []
+    score = next((s["probability"] for s in scores if s["platform"] == platform), None)
+    reasons = [r for r in (preference["reasons"] if preference else [])
+               if r["platform"] == platform]
+    if score is not None and reasons:
+        quoted = "; ".join(f'"{_short(r["text"])}"' for r in reasons[:3])
+        return (f"Why {platform}: the preference model rates it {score:.0%} for you, from "
+                f"{quoted}.")
     if support:
         quoted = "; ".join(f'"{_short(e["action"])}"' for e in support[:3])
         return f"Why {platform}: your history there — {quoted}."
@@ -84,6 +100,7 @@ def done_answer(
     provenance: Sequence[CallProvenance],
     support: Sequence[Event],
     platforms: Sequence[PlatformInfo],
+    preference: PreferenceView | None = None,
 ) -> str:
     lines: list[str] = []
     for ex in executions:
@@ -95,7 +112,7 @@ def done_answer(
         else:
             lines.append(f"{platform} refused {ex['name']}: "
                          f"{_short(ex['response'].get('error', 'unknown error'), 200)}")
-    lines.append(_why_platform(platform, support, platforms))
+    lines.append(_why_platform(platform, support, platforms, preference))
     values = _values(provenance, [{"arguments": ex["arguments"]} for ex in executions])
     if values:
         lines.append("Values:")

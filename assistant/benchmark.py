@@ -27,10 +27,10 @@ from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.context import Context
+from assistant.context import DEFAULT_PREFERENCE, Context, PreferenceMode
 from assistant.graph import graph
 from assistant.sources import SampleSource
-from assistant.state import Event, InlineSample, PlatformInfo, ToolCall
+from assistant.state import Event, InlineSample, PlatformInfo, PreferenceView, ToolCall
 from toolcatalog.retrieval import Embedder
 
 
@@ -46,6 +46,7 @@ class BenchmarkPrediction(TypedDict):
     model_calls: int
     valid: bool
     errors: list[str]
+    preference: PreferenceView | None
 
 
 def _profile(raw: Any) -> dict[str, Any]:
@@ -95,6 +96,7 @@ def run_benchmark_sample(
     count_tokens: Callable[[str], int] | None = None,
     max_new_tokens: int | None = None,
     answer_grammar: bool = True,
+    preference: PreferenceMode = DEFAULT_PREFERENCE,
 ) -> BenchmarkPrediction:
     """Run the graph on one sample and return the prediction.
 
@@ -108,6 +110,7 @@ def run_benchmark_sample(
                       tools_per_platform=tools_per_platform, max_repairs=max_repairs,
                       prior_turns=0, interactive=False, count_tokens=count_tokens,
                       max_new_tokens=max_new_tokens, answer_grammar=answer_grammar,
+                      preference=preference,
                       model_label="the benchmark model")
     state = graph.invoke({"request": str(data["query"])}, context=context)
     attempts = state.get("attempts", [])
@@ -121,4 +124,5 @@ def run_benchmark_sample(
         "model_calls": len(attempts) + (0 if problem else 1),
         "valid": not problem,
         "errors": attempts[-1]["errors"] if problem and attempts else [],
+        "preference": state.get("preference"),
     }

@@ -15,9 +15,17 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.preference import PreferenceWeights
 from assistant.sources import DataSource, StoreSource
 
 ConsentPolicy = Literal["ask_once", "never_ask"]
+PreferenceMode = Literal["off", "hint", "constrain"]
+"""What the preference model's scores do: nothing (the paper's pure-LLM setting), go into the
+prompt as evidence (``hint``), or also narrow the answer grammar to the top platform when its
+probability clears the threshold chosen on the dev users (``constrain``)."""
+
+DEFAULT_PREFERENCE: PreferenceMode = "constrain"
+"""Measured best on PTBench (``bench/RESULTS.md``, preference model section)."""
 
 DEFAULT_HISTORY_K = 12
 """History events a runtime turn shows the model. Why 12: a reader that knows the user's rule
@@ -40,6 +48,8 @@ class Context:
     consent prompts; benchmark mode turns it off (the paper's prompt forbids asking back).
     ``answer_grammar`` sends the answer format as a grammar (``assistant.answer_grammar``) for
     constrained decoding; turn it off for endpoints without vLLM-style structured outputs.
+    ``preference`` (:data:`PreferenceMode`) and ``preference_weights`` (``None``: the shipped
+    model) set up the platform preference model.
     """
 
     chat_model: BaseChatModel
@@ -54,6 +64,8 @@ class Context:
     model_label: str = "the chat model"
     max_new_tokens: int | None = None
     answer_grammar: bool = True
+    preference: PreferenceMode = DEFAULT_PREFERENCE
+    preference_weights: PreferenceWeights | None = None
 
     def store(self) -> StoreSource:
         """The store-backed source (thread ownership needs the database), or a clear error."""

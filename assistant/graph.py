@@ -1,6 +1,8 @@
 """Wiring of the assistant graph (flat, at the bottom: ``graph``).
 
-    START -> load_profile -> retrieve_tools -> retrieve_history -> decide -> validate
+    START -> load_profile -> retrieve_tools -> retrieve_history -> score_platforms -> decide
+    retrieve_tools --the router is unsure which kind of service--> respond (asks)
+    decide -> validate
     validate --repair (errors, one round)--> decide
     validate --clarify | invalid after repair | benchmark mode--> respond
     validate --sensitive data to a never-used platform--> consent (interrupt) -> execute | respond
@@ -29,6 +31,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_node("load_profile", nodes.load_profile)
     builder.add_node("retrieve_tools", nodes.retrieve_tools)
     builder.add_node("retrieve_history", nodes.retrieve_history)
+    builder.add_node("score_platforms", nodes.score_platforms)
     builder.add_node("decide", nodes.decide)
     builder.add_node("validate", nodes.validate)
     builder.add_node("consent", nodes.consent)
@@ -36,8 +39,9 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_node("respond", nodes.respond)
     builder.add_edge(START, "load_profile")
     builder.add_edge("load_profile", "retrieve_tools")
-    builder.add_edge("retrieve_tools", "retrieve_history")
-    builder.add_edge("retrieve_history", "decide")
+    builder.add_conditional_edges("retrieve_tools", nodes.route_after_tools)
+    builder.add_edge("retrieve_history", "score_platforms")
+    builder.add_edge("score_platforms", "decide")
     builder.add_edge("decide", "validate")
     builder.add_conditional_edges("validate", nodes.route_after_validate)
     builder.add_conditional_edges("consent", nodes.route_after_consent)

@@ -17,12 +17,13 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from assistant import answers, retrieval
+from assistant import answers, preference, retrieval
 from assistant.answer_grammar import answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
 from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
 from assistant.pinning import RECORD_ID, find_pin
+from assistant.preference import shipped_weights
 from assistant.prompts import messages_text, render_messages
 from assistant.provenance import (
     platform_support,
@@ -33,6 +34,9 @@ from assistant.provenance import (
 from assistant.state import Attempt, CallCheck, CallProvenance, State, ToolCall, Turn
 from profiles.models import SENSITIVE_FEATURES
 from toolcatalog.checks import check_call
+
+MAX_PREFERENCE_EVENTS = 80
+"""The most recent events of the scenario the preference model reads (bounds its cost)."""
 
 MODEL_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError, OSError)
 """What a failing endpoint raises (connection refused, timeout, 5xx) -- reported, not crashed."""
@@ -45,7 +49,8 @@ def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {
         "effective_request": f"{pending} {request}" if pending else request,
         "pending_request": None, "scenario": None, "platforms": [], "candidates": [],
-        "evidence": [], "pin": None, "raw": "", "prompt_tokens": 0, "prompt_tokens_last": 0,
+        "evidence": [], "pin": None, "preference": None, "narrowed_to": None, "raw": "",
+        "prompt_tokens": 0, "prompt_tokens_last": 0,
         "token_count_method": "", "platform": None, "calls": [], "parse_error": None,
         "checks": [], "problem": None, "attempts": [],
         "repairs_left": runtime.context.max_repairs, "clarify_question": None,
@@ -71,8 +76,34 @@ def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     turns = state.get("turns", [])
     found = ctx.source.candidates(state["effective_request"], ctx.tools_per_platform,
                                   turns[-1] if turns else None)
-    return {"scenario": found.scenario, "platforms": found.platforms,
-            "candidates": found.candidates}
+    update: dict[str, Any] = {"scenario": found.scenario, "platforms": found.platforms,
+                              "candidates": found.candidates}
+    if found.uncertain and ctx.interactive:
+        update["clarify_question"] = answers.scenario_question(found.uncertain)
+    return update
+
+
+def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The preference model's probability per platform, read from this user's history in the
+    scenario and their profile (``assistant.preference``); with ``constrain`` the answer is
+    narrowed to the top platform when it clears the dev-chosen threshold. A pinned request
+    keeps its pin."""
+    ctx = runtime.context
+    platforms = state["platforms"]
+    if ctx.preference == "off" or len(platforms) < 2:
+        return {"preference": None, "narrowed_to": None}
+    names = [p["name"] for p in platforms]
+    events = [e for e in ctx.source.scenario_history(state["user_id"], state.get("scenario"),
+                                                     names) if e["platform"] in names]
+    weights = ctx.preference_weights or shipped_weights()
+    view = preference.score_platforms(
+        request=state["effective_request"], events=events[-MAX_PREFERENCE_EVENTS:],
+        platforms=platforms, basic_features=state["basic_features"],
+        embed=ctx.source.embedder(), weights=weights)
+    top = view["scores"][0]
+    narrowed = (top["platform"] if ctx.preference == "constrain" and not state.get("pin")
+                and top["probability"] >= weights.threshold else None)
+    return {"preference": view, "narrowed_to": narrowed}
 
 
 def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -110,12 +141,15 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         basic_features=state["basic_features"], history=state["evidence"],
         platforms=state["platforms"], tools=tools,
         query=state["effective_request"],
-        prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts)
+        prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts,
+        preference=state.get("preference") if ctx.preference != "off" else None)
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
     pin = state.get("pin")
-    allowed = [pin["platform"]] if pin else [p["name"] for p in state["platforms"]]
+    narrowed = state.get("narrowed_to")
+    allowed = ([pin["platform"]] if pin else [narrowed] if narrowed
+               else [p["name"] for p in state["platforms"]])
     grammar = answer_grammar(allowed, tools) if ctx.answer_grammar else None
     if grammar is not None:  # vLLM's field; the embedded server reads it too
         kwargs["extra_body"] = {"structured_outputs": {"grammar": grammar}}
@@ -222,6 +256,10 @@ def _match_platform(state: State) -> tuple[str | None, list[str]]:
     if pin and match != pin["platform"]:
         return match, [f"output:platform_conflict: {pin['reason']}; answer on "
                        f"{pin['platform']}, not {match}"]
+    narrowed = state.get("narrowed_to")
+    if narrowed and not pin and match != narrowed:
+        return match, [f"output:platform_conflict: this user's history points to {narrowed}; "
+                       f"answer on {narrowed}, not {match}"]
     return match, []
 
 
@@ -260,7 +298,8 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         answer = answers.done_answer(platform=platform or "", executions=executions,
                                      provenance=state["provenance"],
                                      support=state["platform_support"],
-                                     platforms=state["platforms"])
+                                     platforms=state["platforms"],
+                                     preference=state.get("preference"))
     update: dict[str, Any] = {"status": status, "answer": answer,
                               "pending_request": state["effective_request"]
                               if status == "clarify" else None}
@@ -277,6 +316,11 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 # -- routers (pure) ----------------------------------------------------------------------------
+
+
+def route_after_tools(state: State) -> Literal["retrieve_history", "respond"]:
+    """A request whose kind of service is unclear is asked about before anything else."""
+    return "respond" if state.get("clarify_question") else "retrieve_history"
 
 
 def route_after_validate(state: State) -> Literal["decide", "consent", "execute", "respond"]:

@@ -23,10 +23,10 @@ platforms, users and scenarios it was not trained on. Weights are a small ``.npz
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -36,14 +36,19 @@ from assistant.state import Event, PlatformInfo
 from toolcatalog.retrieval import Embedder
 
 MODEL_FILE = "preference.npz"
+ATTRIBUTES = ("urgent", "budget", "premium")
+"""Request traits that override a user's usual platform (probed from the embeddings)."""
 PLATFORM_FEATURES = (
-    "rel_share", "rel_max", "top_share", "event_share", "sim_vote", "desc_fit", "pref_fit",
-    "cold_desc_fit", "cold_pref_fit", "no_events",
+    "rel_share", "rel_max", "top_share", "event_share", "sim_vote", "kind_vote",
+    *(f"{a}_share" for a in ATTRIBUTES), *(f"{a}_override" for a in ATTRIBUTES),
+    "desc_fit", "pref_fit", "cold_desc_fit", "cold_pref_fit", "no_events",
 )
 """The per-platform features, in the order of the second layer's weights."""
 
 _TOP_EVENTS = 3
 _SIM_TEMPERATURE = 0.05
+_KIND_TEMPERATURE = 0.1
+_CLAUSE = re.compile(r"[,.!?;:()]| - | and | but ")
 _PREFERENCE_KEYS = ("prefer", "like", "value", "interest", "style", "taste", "note", "about",
                     "bio", "habit", "priorit")
 """Profile keys that hold stated preferences (matched as substrings of the lower-cased key)."""
@@ -78,16 +83,30 @@ class Preference(TypedDict):
 
 @dataclass(frozen=True)
 class PreferenceWeights:
-    """The trained weights: event-relevance layer and platform layer."""
+    """The trained parts: trait probes, the kind-of-item projection, event relevance and the
+    platform layer. ``threshold``: the top probability above which ``constrain`` narrows the
+    answer to one platform (chosen on the dev users)."""
 
+    attribute_hidden: np.ndarray  # (dim, hidden): the trait probe's hidden layer
+    attribute_hidden_bias: np.ndarray  # (hidden,)
+    attribute_coef: np.ndarray  # (hidden, len(ATTRIBUTES))
+    attribute_bias: np.ndarray  # (len(ATTRIBUTES),)
+    kind_mean: np.ndarray  # (dim,)
+    kind_projection: np.ndarray  # (dim, n_kind)
     pair_coef: np.ndarray
     pair_bias: float
     platform_coef: np.ndarray
     platform_bias: float
+    threshold: float = 1.0
+
+    _ARRAYS = ("attribute_hidden", "attribute_hidden_bias", "attribute_coef", "attribute_bias",
+               "kind_mean", "kind_projection", "pair_coef", "platform_coef")
 
     def save(self, path: Path) -> None:
-        np.savez(path, pair_coef=self.pair_coef, pair_bias=np.array([self.pair_bias]),
-                 platform_coef=self.platform_coef, platform_bias=np.array([self.platform_bias]),
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        np.savez(path, **arrays, pair_bias=np.array([self.pair_bias]),
+                 platform_bias=np.array([self.platform_bias]),
+                 threshold=np.array([self.threshold]),
                  platform_features=np.array(PLATFORM_FEATURES))
 
     @classmethod
@@ -99,17 +118,35 @@ class PreferenceWeights:
                     raise PreferenceModelMissing(
                         f"{path} was trained with features {names}, this code reads "
                         f"{PLATFORM_FEATURES}; retrain with `ptool train preference`")
-                return cls(pair_coef=data["pair_coef"], pair_bias=float(data["pair_bias"][0]),
-                           platform_coef=data["platform_coef"],
-                           platform_bias=float(data["platform_bias"][0]))
+                arrays = {name: np.asarray(data[name], dtype=np.float32)
+                          for name in cls._ARRAYS}
+                return cls(**arrays, pair_bias=float(data["pair_bias"][0]),
+                           platform_bias=float(data["platform_bias"][0]),
+                           threshold=float(data["threshold"][0]))
         except (OSError, KeyError, ValueError) as exc:
             raise PreferenceModelMissing(
                 f"cannot read the preference model {path} ({exc}); reinstall ptool or retrain "
                 "it with `ptool train preference`") from exc
 
+    def with_platform_layer(self, coef: np.ndarray, bias: float,
+                            threshold: float = 1.0) -> PreferenceWeights:
+        return replace(self, platform_coef=coef, platform_bias=bias, threshold=threshold)
+
+    def attributes(self, vectors: np.ndarray) -> np.ndarray:
+        """Probability of each :data:`ATTRIBUTES` trait per text, ``(n, len(ATTRIBUTES))``."""
+        x = vectors.reshape(-1, self.attribute_hidden.shape[0])
+        hidden = np.maximum(x @ self.attribute_hidden + self.attribute_hidden_bias, 0.0)
+        logits = hidden @ self.attribute_coef + self.attribute_bias
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+    def kinds(self, vectors: np.ndarray) -> np.ndarray:
+        """Unit vectors in the kind-of-item space (what is asked for, not how it is said)."""
+        z = (vectors.reshape(-1, self.kind_mean.shape[0]) - self.kind_mean) @ self.kind_projection
+        return np.asarray(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-6))
+
 
 def shipped_model_path() -> Path:
-    return Path(str(resources.files("assistant") / "data" / MODEL_FILE))
+    return Path(__file__).parent / "data" / MODEL_FILE
 
 
 @cache
@@ -154,6 +191,7 @@ class Encoded:
     """The embedded inputs of one request (unit vectors)."""
 
     request: np.ndarray
+    request_parts: np.ndarray  # (n_parts, dim): the request's clauses (traits are read per part)
     events: np.ndarray  # (n_events, dim)
     descriptions: np.ndarray  # (n_platforms, dim)
     preferences: np.ndarray | None
@@ -163,58 +201,127 @@ def encode(embed: Embedder, request: str, events: Sequence[Event],
            platforms: Sequence[PlatformInfo], basic_features: Mapping[str, Any]) -> Encoded:
     """Embed everything the model reads in one call to ``embed``."""
     stated = stated_preferences(basic_features)
-    texts = [request, *(e["action"] for e in events), *(platform_text(p) for p in platforms)]
+    parts = request_parts(request)
+    texts = [request, *parts, *(e["action"] for e in events),
+             *(platform_text(p) for p in platforms)]
     if stated:
         texts.append(stated)
     vectors = np.asarray(embed(texts), dtype=np.float32)
-    n = len(events)
-    return Encoded(request=vectors[0], events=vectors[1:1 + n].reshape(n, -1),
-                   descriptions=vectors[1 + n:1 + n + len(platforms)],
+    m, n = len(parts), len(events)
+    return Encoded(request=vectors[0], request_parts=vectors[1:1 + m],
+                   events=vectors[1 + m:1 + m + n].reshape(n, vectors.shape[1]),
+                   descriptions=vectors[1 + m + n:1 + m + n + len(platforms)],
                    preferences=vectors[-1] if stated else None)
 
 
-def pair_features(request: np.ndarray, events: np.ndarray) -> np.ndarray:
-    """Layer-1 inputs for every (request, event) pair: ``[q ⊙ e, cos(q, e)]``."""
+def request_parts(request: str) -> list[str]:
+    """The request's clauses ("get me a Barolo", "asap"), when it has more than one: a short
+    cue is easier to read alone than inside the whole sentence's embedding."""
+    parts = [p.strip() for p in _CLAUSE.split(request) if p and p.strip()]
+    return parts if len(parts) > 1 else []
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What layer 2 reads besides the raw vectors: traits and kinds of request and events."""
+
+    asked: np.ndarray  # (A,) traits of the request
+    traits: np.ndarray  # (n, A) traits of the events
+    kind_sim: np.ndarray  # (n,) request-event similarity in the kind space
+    kind_pairs: np.ndarray  # (n, n) event-event similarity in the kind space
+
+
+def derive(weights: PreferenceWeights, encoded: Encoded) -> Derived:
+    kinds_q = weights.kinds(encoded.request)[0]
+    kinds_e = weights.kinds(encoded.events) if len(encoded.events) else np.zeros((0, 1))
+    whole = np.vstack([encoded.request[None, :], encoded.request_parts])
+    return Derived(asked=weights.attributes(whole).max(axis=0),
+                   traits=weights.attributes(encoded.events) if len(encoded.events)
+                   else np.zeros((0, len(ATTRIBUTES))),
+                   kind_sim=kinds_e @ kinds_q if len(encoded.events) else np.zeros(0),
+                   kind_pairs=kinds_e @ kinds_e.T)
+
+
+def pair_features(encoded: Encoded, derived: Derived) -> np.ndarray:
+    """Layer-1 inputs for every (request, event) pair:
+    ``[q ⊙ e, cos(q, e), kind similarity, request traits ⊙ event traits]``."""
+    events, request = encoded.events, encoded.request
     if len(events) == 0:
-        return np.zeros((0, request.shape[0] + 1), dtype=np.float32)
+        return np.zeros((0, request.shape[0] + 2 + len(ATTRIBUTES)), dtype=np.float32)
     cos = events @ request
-    return np.hstack([events * request, cos[:, None]]).astype(np.float32)
+    return np.hstack([events * request, cos[:, None], derived.kind_sim[:, None],
+                      derived.traits * derived.asked]).astype(np.float32)
 
 
-def platform_features(encoded: Encoded, event_platforms: Sequence[str],
+def _softmax_rows(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def platform_features(encoded: Encoded, derived: Derived, event_platforms: Sequence[str],
                       names: Sequence[str], relevance: np.ndarray) -> np.ndarray:
-    """Layer-2 inputs, one row per candidate platform (:data:`PLATFORM_FEATURES`)."""
+    """Layer-2 inputs, one row per candidate platform (:data:`PLATFORM_FEATURES`).
+
+    The history is read jointly, the way a person infers a rule from it:
+
+    * ``kind_vote`` -- where the user's *plain* events (no urgency, no price cue) for this kind
+      of item went: their usual choice;
+    * ``<trait>_override`` -- for a request carrying a trait (urgent, budget, premium): how much
+      better "the trait's events go to this platform" explains those events than their usual
+      choice does. An override only counts when the user's events agree on it.
+    * ``<trait>_share`` -- the share of the trait's events on the platform (request-weighted);
+    * ``rel_*`` -- layer 1's event relevance, aggregated;
+    * ``desc_fit`` / ``pref_fit`` -- the platform's description against the request and the
+      profile's stated preferences (what a user without history is judged by).
+    """
     n = len(event_platforms)
     owner = np.array([[p == name for p in event_platforms] for name in names],
                      dtype=np.float32).reshape(len(names), n)
     rows = np.zeros((len(names), len(PLATFORM_FEATURES)), dtype=np.float32)
+    col = {name: i for i, name in enumerate(PLATFORM_FEATURES)}
     desc = encoded.descriptions @ encoded.request
-    desc_fit = desc - desc.mean()
-    pref_fit = np.zeros(len(names), dtype=np.float32)
+    rows[:, col["desc_fit"]] = desc - desc.mean()
     if encoded.preferences is not None:
         pref = encoded.descriptions @ encoded.preferences
-        pref_fit = pref - pref.mean()
+        rows[:, col["pref_fit"]] = pref - pref.mean()
     cold = 1.0 if n == 0 else 0.0
-    rows[:, 5], rows[:, 6] = desc_fit, pref_fit
-    rows[:, 7], rows[:, 8], rows[:, 9] = cold * desc_fit, cold * pref_fit, cold
+    rows[:, col["cold_desc_fit"]] = cold * rows[:, col["desc_fit"]]
+    rows[:, col["cold_pref_fit"]] = cold * rows[:, col["pref_fit"]]
+    rows[:, col["no_events"]] = cold
     if n == 0:
         return rows
     prob = 1.0 / (1.0 + np.exp(-relevance))
-    rows[:, 0] = owner @ prob / max(float(prob.sum()), 1e-6)
+    rows[:, col["rel_share"]] = owner @ prob / max(float(prob.sum()), 1e-6)
     floor = float(relevance.min()) - 1.0
-    rows[:, 1] = [float(relevance[o > 0].max()) - floor if o.any() else 0.0 for o in owner]
+    rows[:, col["rel_max"]] = [float(relevance[o > 0].max()) - floor if o.any() else 0.0
+                               for o in owner]
     top = np.argsort(-relevance)[:_TOP_EVENTS]
-    rows[:, 2] = owner[:, top].sum(axis=1) / len(top)
-    rows[:, 3] = owner.sum(axis=1) / n
+    rows[:, col["top_share"]] = owner[:, top].sum(axis=1) / len(top)
+    rows[:, col["event_share"]] = owner.sum(axis=1) / n
     sims = encoded.events @ encoded.request
-    vote = np.exp((sims - sims.max()) / _SIM_TEMPERATURE)
-    rows[:, 4] = owner @ vote / float(vote.sum())
+    rows[:, col["sim_vote"]] = owner @ _softmax_rows(sims / _SIM_TEMPERATURE)
+    plain = np.clip(1.0 - derived.traits.max(axis=1), 0.02, 1.0)
+    kind_w = _softmax_rows(derived.kind_sim / _KIND_TEMPERATURE) * plain
+    rows[:, col["kind_vote"]] = owner @ kind_w / float(kind_w.sum())
+    # each event's usual platform, read from the other plain events of its kind
+    pair_w = np.exp((derived.kind_pairs - 1.0) / _KIND_TEMPERATURE) * plain[None, :]
+    np.fill_diagonal(pair_w, 0.0)
+    usual = pair_w @ owner.T / np.maximum(pair_w.sum(axis=1, keepdims=True), 1e-6)  # (n, P)
+    for k, attribute in enumerate(ATTRIBUTES):
+        g = derived.traits[:, k]
+        total = float(g.sum())
+        if total < 1e-3:
+            continue
+        share = owner @ g / total
+        explained = float(g @ usual[np.arange(n), owner.argmax(axis=0)]) / total
+        rows[:, col[f"{attribute}_share"]] = derived.asked[k] * share
+        rows[:, col[f"{attribute}_override"]] = derived.asked[k] * np.maximum(
+            share - explained, 0.0) * min(total, 2.0) / 2.0
     return rows
 
 
-def relevance(weights: PreferenceWeights, encoded: Encoded) -> np.ndarray:
-    feats = pair_features(encoded.request, encoded.events)
-    return feats @ weights.pair_coef + weights.pair_bias
+def relevance(weights: PreferenceWeights, encoded: Encoded, derived: Derived) -> np.ndarray:
+    return np.asarray(pair_features(encoded, derived) @ weights.pair_coef + weights.pair_bias)
 
 
 def probabilities(weights: PreferenceWeights, rows: np.ndarray) -> np.ndarray:
@@ -235,8 +342,9 @@ def score_platforms(
     if not names:
         return {"scores": [], "reasons": [], "history_events": len(events)}
     encoded = encode(embed, request, events, platforms, basic_features)
-    rel = relevance(weights, encoded)
-    rows = platform_features(encoded, [e["platform"] for e in events], names, rel)
+    derived = derive(weights, encoded)
+    rel = relevance(weights, encoded, derived)
+    rows = platform_features(encoded, derived, [e["platform"] for e in events], names, rel)
     probs = probabilities(weights, rows)
     order = np.argsort(-probs, kind="stable")
     scores: list[PlatformScore] = [{"platform": names[i], "probability": round(float(probs[i]), 4)}

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
 from assistant.parsing import Call, ParsedOutput, RenderError, render_text
-from assistant.state import Attempt, Event, PlatformInfo, Turn
+from assistant.state import Attempt, Event, PlatformInfo, PreferenceView, Turn
 
 PAPER_TEXT_FORMAT = "platform:[func1(param1_name = param1_value, param2...), func2...]"
 PAPER_JSON_FORMAT = (
@@ -131,6 +131,21 @@ def _render_platforms(
     return "\n".join(lines)
 
 
+PREFERENCE_NOTE = ("estimated from this user's history; prefer the first unless the request "
+                   "says otherwise")
+
+
+def _render_preference(preference: PreferenceView) -> str:
+    """The preference model's scores and the top platform's deciding events, in two lines."""
+    scores = ", ".join(f"{data_text(s['platform'], 40)} {s['probability']:.2f}"
+                       for s in preference["scores"])
+    reasons = "; ".join(data_text(r["text"], 80) for r in preference["reasons"][:3])
+    lines = [f"{scores} ({PREFERENCE_NOTE})"]
+    if reasons:
+        lines.append(f"because: {reasons}")
+    return "\n".join(lines)
+
+
 def render_calls(platform: str | None, calls: Iterable[Mapping[str, Any]]) -> str:
     """A prediction in the paper's text format (falls back to JSON for odd names)."""
     parsed = ParsedOutput(platform=platform or "?",
@@ -165,16 +180,21 @@ def render_messages(
     query: str,
     prior_turns: Sequence[Turn] = (),
     attempts: Sequence[Attempt] = (),
+    preference: PreferenceView | None = None,
 ) -> list[ChatMessage]:
     """The runtime prompt. ``tools`` pairs each candidate API with its platform (``None`` when
     unknown). ``attempts`` are earlier rejected answers of this turn: each becomes an assistant
-    message followed by the validation errors (the repair round)."""
+    message followed by the validation errors (the repair round). ``preference`` adds the
+    preference model's scores as a ``<platform_scores>`` block after the platforms."""
     sections = [
         RUNTIME_INSTRUCTIONS,
         f"<profile>\n{_render_profile(basic_features)}\n</profile>",
         f"<history>\n{_render_history(history)}\n</history>",
         f"<platforms>\n{_render_platforms(platforms, tools)}\n</platforms>",
     ]
+    if preference and preference["scores"]:
+        sections.append(f"<platform_scores>\n{_render_preference(preference)}\n"
+                        "</platform_scores>")
     if prior_turns:
         sections.append(f"<earlier_turns>\n{_render_turns(prior_turns)}\n</earlier_turns>")
     messages: list[ChatMessage] = [

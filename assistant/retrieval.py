@@ -24,20 +24,24 @@ from toolcatalog.models import ApiSpec, Catalog, Effect, FunctionSpec, Platform
 from toolcatalog.retrieval import Embedder, ToolIndex, api_text
 
 
+def retrieval_text(request: str, last_turn: Turn | None) -> str:
+    """What routing and tool ranking read. A follow-up ("same as last time but to my office")
+    says little on its own, so the previous request is appended."""
+    return f"{request} (previously: {last_turn['request']})" if last_turn else request
+
+
 def store_candidates(
     catalog: Catalog,
     tool_index: ToolIndex,
     request: str,
     per_platform: int | None,
     last_turn: Turn | None,
+    scenario_name: str,
 ) -> dict[str, Any]:
-    """Scenario, its platforms and the candidate APIs for a request against the catalog.
-
-    A follow-up ("same as last time but to my office") says little on its own, so the previous
-    request is appended to the retrieval text and the APIs the previous turn called stay
-    callable."""
-    text = f"{request} (previously: {last_turn['request']})" if last_turn else request
-    scenario = catalog.scenario(tool_index.best_scenario(text))
+    """The scenario's platforms and the candidate APIs for a request against the catalog;
+    the APIs the previous turn called stay callable (follow-ups)."""
+    text = retrieval_text(request, last_turn)
+    scenario = catalog.scenario(scenario_name)
     hits = tool_index.search(text, k=len(catalog.iter_apis(scenario.name)), scenario=scenario.name)
     taken: dict[str, list[ApiSpec]] = {p.name: [] for p in scenario.platforms}
     for i in best_per_platform([h.platform for h in hits], per_platform):

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ class RouterWeights:
 
 
 def shipped_router_path() -> Path:
-    return Path(str(resources.files("assistant") / "data" / MODEL_FILE))
+    return Path(__file__).parent / "data" / MODEL_FILE
 
 
 @cache

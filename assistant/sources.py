@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from assistant import accounts, answers, retrieval
+from assistant import accounts, answers, retrieval, routing
 from assistant.state import (
     Candidate,
     Event,
@@ -56,11 +56,13 @@ class UserProfile:
 @dataclass(frozen=True)
 class Retrieved:
     """The request's scenario (``None`` when a sample does not say), its platforms and the
-    candidate APIs (the callable set)."""
+    candidate APIs (the callable set). ``uncertain`` names the likeliest scenarios when the
+    router is not confident (chat then asks which is meant)."""
 
     scenario: str | None
     platforms: list[PlatformInfo]
     candidates: list[Candidate]
+    uncertain: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class DataSource(Protocol):
     def mode(self) -> Mode: ...
 
     def profile(self, user: str) -> UserProfile: ...
+
+    def embedder(self) -> Embedder: ...
 
     def candidates(self, request: str, per_platform: int | None,
                    last_turn: Turn | None) -> Retrieved: ...
@@ -99,10 +103,14 @@ class StoreSource:
     catalog: Catalog
     tool_index: ToolIndex
     executor: MockExecutor
+    use_router: bool = True
 
     @property
     def mode(self) -> Mode:
         return "store"
+
+    def embedder(self) -> Embedder:
+        return self.tool_index.embed
 
     def profile(self, user: str) -> UserProfile:
         with Session(self.engine) as session:
@@ -113,9 +121,20 @@ class StoreSource:
 
     def candidates(self, request: str, per_platform: int | None,
                    last_turn: Turn | None) -> Retrieved:
+        scenario, uncertain = self._route(retrieval.retrieval_text(request, last_turn))
         found = retrieval.store_candidates(self.catalog, self.tool_index, request,
-                                           per_platform, last_turn)
-        return Retrieved(**found)
+                                           per_platform, last_turn, scenario)
+        return Retrieved(**found, uncertain=uncertain)
+
+    def _route(self, text: str) -> tuple[str, list[str]]:
+        """The trained router's scenario (and the top two when it is unsure); the tool
+        index's vote for catalogs the router was not trained on."""
+        found = (routing.route(self.tool_index.vector(text), list(self.catalog.scenarios))
+                 if self.use_router else None)
+        if found is None:
+            return self.tool_index.best_scenario(text), []
+        unsure = [] if found.confident else [s for s in (found.scenario, found.runner_up) if s]
+        return found.scenario, unsure
 
     def evidence(self, user_id: str, request: str, scenario: str | None,
                  platforms: Sequence[str], k: int | None) -> list[Event]:
@@ -161,6 +180,15 @@ class SampleSource:
     @property
     def mode(self) -> Mode:
         return "benchmark"
+
+    def embedder(self) -> Embedder:
+        """The ranking embedder, or the bundled model in the paper's setting (the preference
+        model reads embeddings even when every tool and event is shown)."""
+        if self.embed is not None:
+            return self.embed
+        from profiles.embeddings import embed_texts
+
+        return embed_texts
 
     def profile(self, user: str) -> UserProfile:
         used = sorted({e["platform"] for e in self.sample["history"]})

@@ -92,6 +92,29 @@ class Pin(TypedDict):
     reason: str
 
 
+class ScoredPlatform(TypedDict):
+    platform: str
+    probability: float
+
+
+class PreferenceReason(TypedDict):
+    """An event or profile field that drove the preference model's choice."""
+
+    kind: str
+    platform: str
+    text: str
+    event_id: str | None
+    weight: float
+
+
+class PreferenceView(TypedDict):
+    """The preference model's output for this turn (``assistant.preference``), best first."""
+
+    scores: list[ScoredPlatform]
+    reasons: list[PreferenceReason]
+    history_events: int
+
+
 class Attempt(TypedDict):
     """One model answer that failed validation; fed back to the model in the repair round."""
 
@@ -142,6 +165,8 @@ class State(TypedDict, total=False):
     candidates: list[Candidate]
     evidence: list[Event]
     pin: Pin | None
+    preference: PreferenceView | None
+    narrowed_to: str | None
     raw: str
     prompt_tokens: int
     prompt_tokens_last: int

@@ -38,6 +38,8 @@ class TurnResult(BaseModel):
     provenance: list[dict[str, Any]] = Field(default_factory=list)
     platform_support: list[dict[str, Any]] = Field(default_factory=list)
     pin_reason: str | None = None
+    preference: dict[str, Any] | None = None
+    narrowed_to: str | None = None
     executions: list[dict[str, Any]] = Field(default_factory=list)
     consent_features: list[str] = Field(default_factory=list)
     raw: str = ""
@@ -123,6 +125,7 @@ def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
         "calls": values.get("calls", []), "provenance": values.get("provenance", []),
         "platform_support": values.get("platform_support", []),
         "pin_reason": _pin_reason(values),
+        "preference": values.get("preference"), "narrowed_to": values.get("narrowed_to"),
         "executions": values.get("executions", []), "raw": values.get("raw", ""),
         "prompt_tokens": values.get("prompt_tokens", 0),
         "token_count_method": values.get("token_count_method", ""),

@@ -62,6 +62,7 @@ def run_bench(
         output_format=cfg.output_format, limit=limit, history_k=cfg.history_k,
         tools_per_platform=cfg.tools_per_platform,
         answer_grammar=cfg.answer_grammar if mode == "runtime" else False,
+        preference=cfg.preference if mode == "runtime" else "off",
     )
     samples = select_samples(bench, limit)
     if predictor is None:

@@ -110,6 +110,8 @@ class ModeConfig(BaseModel):
     """Runtime mode: APIs retrieved per platform (None = every tool, the paper's setting)."""
     answer_grammar: bool = True
     """Runtime mode: constrain answers to the candidates' grammar (assistant.answer_grammar)."""
+    preference: str = "constrain"
+    """Runtime mode: the preference model's role (off, hint, constrain)."""
 
 
 PredictorFactory = Callable[[ModeConfig, Benchmark], Predictor]

@@ -58,11 +58,13 @@ class RunConfig(BaseModel):
     history_k: int | None = None
     tools_per_platform: int | None = None
     answer_grammar: bool = True
+    preference: str = "constrain"
 
     def identity(self) -> dict[str, Any]:
         """The settings that change predictions: resuming with other values is refused."""
         return self.model_dump(include={"mode", "model", "ablate", "output_format", "history_k",
-                                        "tools_per_platform", "answer_grammar"})
+                                        "tools_per_platform", "answer_grammar",
+                                        "preference"})
 
 
 class PredictionRecord(BaseModel):

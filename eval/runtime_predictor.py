@@ -34,6 +34,7 @@ def runtime_options(config: ModeConfig) -> dict[str, Any]:
         "history_k": config.history_k,
         "tools_per_platform": config.tools_per_platform,
         "answer_grammar": config.answer_grammar,
+        "preference": config.preference,
     }
     if config.history_k is not None or config.tools_per_platform is not None:
         from profiles.embeddings import CachedEmbedder, embed_texts

@@ -65,6 +65,15 @@ class ToolIndex:
         self._rank: np.ndarray | None = None
         self._last: tuple[str, np.ndarray] | None = None
 
+    @property
+    def embed(self) -> Embedder:
+        """The embedder this index uses (the runtime's other models share it)."""
+        return self._embed
+
+    def vector(self, request: str) -> np.ndarray:
+        """The request's unit vector (cached for the last request)."""
+        return self._query(request)
+
     def _query(self, request: str) -> np.ndarray:
         """The request's vector; a chat turn routes and then ranks the same text, so the last
         one is kept rather than embedded twice."""

@@ -67,14 +67,24 @@ def platform_panel(view: TurnView) -> Message:
     traits = next((p.get("profile") for p in view.platforms if p.get("name") == platform), None)
     others = [p["name"] for p in view.platforms if p.get("name") != platform]
     lines = []
+    scores = (result.preference or {}).get("scores", [])
+    reasons = [r for r in (result.preference or {}).get("reasons", [])
+               if r.get("platform") == platform]
     if result.pin_reason:
         lines.append(f"**{platform}** is fixed by your request: {_cell(result.pin_reason)}.")
+    elif scores and reasons:
+        lines.append(f"The preference model read your history and profile for **{platform}**:")
+        lines += [f"- {_cell(r['text'])}" for r in reasons]
     elif support:
         lines.append(f"You used **{platform}** before for similar things:")
         lines += [f"- {_cell(e['action'])}" for e in support]
     else:
         lines.append(f"No retrieved event is on **{platform}**; the model chose it from the "
                      "platforms' characteristics and your request.")
+    if scores:
+        lines.append("\nPreference scores: " + ", ".join(
+            f"{_cell(s['platform'])} {s['probability']:.0%}" for s in scores)
+            + (" (answer narrowed to the top platform)" if result.narrowed_to else ""))
     if traits:
         lines.append("\nCharacteristics: " + "; ".join(f"{k}: {v}" for k, v in traits.items()))
     if others:

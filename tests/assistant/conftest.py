@@ -178,6 +178,9 @@ class World:
     checkpoints: Path
 
     def context(self, model: BaseChatModel, **overrides: Any) -> Context:
+        """A chat context. The scripted model's platform is the one under test, so the
+        preference model only hints unless a test asks for ``constrain``."""
+        overrides.setdefault("preference", "hint")
         return Context(chat_model=model, source=self.source(), **overrides)
 
     def source(self) -> StoreSource:

@@ -63,7 +63,8 @@ def test_pin_narrows_the_grammar_and_validation_rejects_another_platform() -> No
 
 
 def test_without_a_pin_every_platform_stays_in_the_grammar() -> None:
+    """With the preference model as a hint only, nothing narrows the grammar."""
     model = fake(GOOD)
-    run_benchmark_sample(_sample(False), model)
+    run_benchmark_sample(_sample(False), model, preference="hint")
     grammar = model.options[0]["extra_body"]["structured_outputs"]["grammar"]
     assert "FastFood:[" in grammar and "FineDine:[" in grammar

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assistant.context import DEFAULT_HISTORY_K, DEFAULT_PREFERENCE, DEFAULT_TOOLS_PER_PLATFORM
+
 bench_app = typer.Typer(
     help=(
         "Run PTBench against the assistant runtime or an endpoint with the paper's prompt.\n\n"
@@ -62,10 +64,17 @@ def bench(
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
     history_k: int | None = typer.Option(
         None, "--history-k", min=1, help="Runtime mode: retrieve this many history events "
-        "per request (default: the whole history, the paper's setting)."),
+        "per request (default: the chat runtime's)."),
     tools_per_platform: int | None = typer.Option(
         None, "--tools-per-platform", min=1, help="Runtime mode: retrieve this many APIs per "
-        "platform (default: every tool, the paper's setting)."),
+        "platform (default: the chat runtime's)."),
+    paper_setting: bool = typer.Option(
+        False, "--paper-setting", help="Runtime mode: every tool and the whole history in the "
+        "prompt (the paper's setting; 5,000+ prompt tokens a sample on a CPU)."),
+    preference: str = typer.Option(
+        DEFAULT_PREFERENCE, "--preference", help="Runtime mode: the preference model's role: "
+        "off (the LLM alone), hint (scores in the prompt) or constrain (also narrows the "
+        "answer to a confident top platform)."),
     grammar: bool | None = typer.Option(
         None, "--grammar/--no-grammar", help="Runtime mode: constrain answers to the "
         "candidates' grammar (default: PTOOL_ANSWER_GRAMMAR, on)."),
@@ -77,6 +86,10 @@ def bench(
     if data is None or out is None:
         console.print(ctx.get_help())
         console.print("\n[red]--data and --out are required to run the benchmark.[/red]")
+        raise typer.Exit(2)
+    if preference not in ("off", "hint", "constrain"):
+        console.print(f"[red]--preference must be off, hint or constrain, not {preference!r}"
+                      "[/red]")
         raise typer.Exit(2)
     if output_format not in ("text", "json"):
         console.print(f"[red]--format must be text or json, not {output_format!r}[/red]")
@@ -101,8 +114,10 @@ def bench(
                 output_format=output_format,
                 workspace=settings.workspace / "bench-runtime",
                 ablate=ablate.value if ablate else None,
-                history_k=history_k,
-                tools_per_platform=tools_per_platform,
+                history_k=None if paper_setting else history_k or DEFAULT_HISTORY_K,
+                tools_per_platform=None if paper_setting
+                else tools_per_platform or DEFAULT_TOOLS_PER_PLATFORM,
+                preference=preference,
                 answer_grammar=settings.answer_grammar if grammar is None else grammar,
             )
             result = run_bench(data, out, mode=mode.value, mode_config=cfg, limit=limit,

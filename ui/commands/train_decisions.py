@@ -1,0 +1,130 @@
+"""``ptool train preference`` and ``ptool train router``: the runtime's small decision models.
+
+Only wiring lives here: synthesized worlds (``synth``) give the records and labels, the fitting
+is in ``train/preference.py`` and ``train/routing.py``, the weights go to ``assistant/data/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ui.errors import fail
+
+console = Console()
+
+
+def _say(message: str) -> None:
+    console.print(escape(message))
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise fail(f"--seeds {text!r}: expected comma-separated integers, e.g. 1,2",
+                   code=2) from None
+
+
+def _world(seed: int):  # type: ignore[no-untyped-def]
+    from synth.world import WorldConfig, build_world
+
+    with console.status(f"building the synthesized world (seed {seed})..."):
+        return build_world(WorldConfig(seed=seed))[0]
+
+
+def preference_command(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Weights file (default: the shipped assistant/data/preference.npz).")
+    ] = None,
+    seeds: Annotated[str, typer.Option(
+        "--seeds", help="World seeds whose training split is used (comma-separated; seed 0 is "
+        "the frozen benchmark's world, whose test splits are never read).")] = "0",
+    dev_share: Annotated[float, typer.Option(
+        "--dev-share", min=0.05, max=0.5, help="Share of training users held out for model "
+        "selection and the constrain threshold.")] = 0.15,
+    seed: Annotated[int, typer.Option("--seed", help="Dev split and variety seed.")] = 0,
+) -> None:
+    """Train the preference model (which platform this user would pick) on synthesized
+    training users; prints dev accuracy next to the baselines it must beat."""
+    from assistant.preference import ATTRIBUTES, shipped_model_path
+    from profiles.embeddings import CachedEmbedder, embed_texts
+    from synth.decisions import text_conditions
+    from synth.phrasing import HISTORY_CUES, QUERY_CUES
+    from synth.world import build_catalog
+    from synth.writers import SampleRenderer
+    from train.preference import Augment, TextLabel, examples_from_records, fit, split_users
+
+    seed_list = _seeds(seeds)
+    catalog = build_catalog()
+    records, labels, traits = [], {}, {}
+    for world_seed in seed_list:
+        world = _world(world_seed)
+        renderer = SampleRenderer(world, catalog)
+        for s in world.samples:
+            if s.split == "train":
+                record = renderer.train_record(s)
+                record["user_id"] = f"s{world_seed}-{record['user_id']}"
+                records.append(record)
+        labels.update({t: TextLabel(kind=k, traits=v)
+                       for t, (k, v) in text_conditions(world).items()})
+        traits.update({f"s{world_seed}-{p.id}": p.traits for p in world.personas})
+    dev_users = split_users([r["user_id"] for r in records], dev_share, seed)
+    cues = {a: (*HISTORY_CUES.get(a, ()), *QUERY_CUES.get(a, ())) for a in ATTRIBUTES}
+    augment = Augment(cues=cues)
+    train = examples_from_records([r for r in records if r["user_id"] not in dev_users],
+                                  labels, traits=traits, augment=augment, seed=seed)
+    dev = examples_from_records([r for r in records if r["user_id"] in dev_users], labels,
+                                traits=traits, augment=augment, seed=seed + 1)
+    _say(f"{len(train)} training requests, {len(dev)} dev requests ({len(dev_users)} dev users)")
+    report = fit(train, dev, CachedEmbedder(embed_texts), labels, seed=seed, progress=_say)
+    target = out or shipped_model_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    report.weights.save(target)
+    console.print(f"| dev users ({report.n_dev} requests) | platform accuracy |\n|---|---|")
+    for name, value in report.baselines.items():
+        console.print(f"| {escape(name)} (users with history) | {value:.3f} |")
+    console.print(f"| preference model, users with history | {report.dev_accuracy_history:.3f} |")
+    console.print(f"| preference model, cold start | {report.dev_accuracy_cold:.3f} |")
+    console.print(f"| preference model, all | {report.dev_accuracy:.3f} |")
+    console.print(f"constrain threshold {report.weights.threshold:.2f}: covers "
+                  f"{report.threshold_coverage:.1%} of dev requests at "
+                  f"{report.threshold_accuracy:.1%} accuracy; C={report.pair_c}/"
+                  f"{report.platform_c}; wrote {target}")
+
+
+def router_command(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Weights file (default: the shipped assistant/data/router.npz).")] = None,
+    seeds: Annotated[str, typer.Option(
+        "--seeds", help="World seeds whose requests train the router.")] = "1,2",
+    dev_seed: Annotated[int, typer.Option(
+        "--dev-seed", help="World seed whose requests choose C and the threshold.")] = 3,
+) -> None:
+    """Train the scenario router on synthesized requests of every scenario plus the catalog's
+    API texts (worlds of other seeds than the frozen benchmark's)."""
+    from assistant.routing import shipped_router_path
+    from profiles.embeddings import CachedEmbedder, embed_texts
+    from synth.decisions import scenario_requests
+    from toolcatalog.loader import load_catalog
+    from train.routing import catalog_texts, fit_router
+
+    seed_list = _seeds(seeds)
+    if dev_seed in seed_list:
+        raise fail("--dev-seed must differ from the training seeds", code=2)
+    train = catalog_texts(load_catalog())
+    for world_seed in seed_list:
+        train.extend(scenario_requests(_world(world_seed)))
+    dev = scenario_requests(_world(dev_seed))
+    report = fit_router(train, dev, CachedEmbedder(embed_texts), progress=_say)
+    target = out or shipped_router_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    report.weights.save(target)
+    console.print(f"router: dev accuracy {report.dev_accuracy:.3f} on {report.n_dev} requests; "
+                  f"confident (p >= {report.weights.threshold:.2f}) on "
+                  f"{report.dev_confident_share:.1%} at {report.dev_confident_accuracy:.1%}; "
+                  f"wrote {target}")
