@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from assistant.state import Candidate, Event, InlineSample, PlatformInfo, Turn
 from profiles import crud
-from profiles.history_index import HistoryIndex
+from profiles.history_index import HistoryIndex, document_text
 from toolcatalog.models import ApiSpec, Catalog, Effect, FunctionSpec, Platform
 from toolcatalog.retrieval import Embedder, ToolIndex, api_text
 
@@ -128,14 +128,16 @@ def scope_events(events: Sequence[Event], platforms: Sequence[str]) -> list[Even
 def rank_events(events: Sequence[Event], request: str, embed: Embedder | None,
                 k: int | None, platforms: Sequence[str] | None = None) -> list[Event]:
     """Inline history: all of it (paper setting) or, with an embedder, the ``k`` closest, within
-    the scenarios of ``platforms`` when they are given (:func:`scope_events`)."""
+    the scenarios of ``platforms`` when they are given (:func:`scope_events`), ranked by the
+    text the chat runtime's history index embeds."""
     if k is None or embed is None:
         return list(events)
     if platforms is not None:
         events = scope_events(events, platforms)
     if len(events) <= k:
         return list(events)
-    keep = sorted(_top(embed, request, [e["action"] for e in events], k))
+    texts = [document_text(e["action"], e["platform"], e["scenario"]) for e in events]
+    keep = sorted(_top(embed, request, texts, k))
     return [events[i] for i in keep]
 
 

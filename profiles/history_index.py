@@ -36,9 +36,14 @@ class HistoryHit(BaseModel):
     distance: float
 
 
+def document_text(action: str, platform: str, scenario: str) -> str:
+    """The text that is embedded for an event: platform and action, in the scenario's words.
+    Benchmark mode ranks an inline sample's events by the same text, so both rank alike."""
+    return f"{action} (on {platform}, {scenario})"
+
+
 def event_document(event: HistoryEvent) -> str:
-    """The text that is embedded for an event: platform and action, in the scenario's words."""
-    return f"{event.action} (on {event.platform}, {event.scenario})"
+    return document_text(event.action, event.platform, event.scenario)
 
 
 class HistoryIndex:

@@ -68,7 +68,8 @@ class ChatService:
         source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
                              tool_index=self.tool_index, executor=ws.executor)
         return Context(chat_model=self.chat_model_factory(), source=source,
-                       answer_grammar=ws.settings.answer_grammar)
+                       answer_grammar=ws.settings.answer_grammar,
+                       preference=ws.settings.preference)
 
     @contextmanager
     def _graph(self) -> Iterator[AssistantGraph]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
         default=True,
         description="Send the answer format as a grammar (vLLM structured outputs; the "
         "embedded server honours it). Turn off for endpoints without it.",
+    )
+    preference: Literal["off", "hint", "constrain"] = Field(
+        default="constrain",
+        description="The platform preference model's role: off (the LLM alone), hint (its "
+        "scores in the prompt) or constrain (also narrows the answer to a confident top "
+        "platform).",
     )
     catalog_dir: Path | None = Field(default=None, description="Default: the shipped catalog.")
     seed_file: Path | None = Field(default=None, description="Default: the shipped personas.")

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from langchain_core.language_models import BaseChatModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session
 
@@ -74,7 +75,7 @@ def _print(result: TurnResult, as_json: bool, user: str) -> None:
         console.print_json(result.model_dump_json())
         return
     style = {"done": "green", "clarify": "yellow", "consent": "yellow"}.get(result.status, "red")
-    console.print(f"[{style}]{result.answer}[/]", highlight=False)
+    console.print(f"[{style}]{escape(result.answer)}[/]", highlight=False)
     if result.status in ("clarify", "consent"):
         console.print(f"[dim]thread {result.thread_id}: reply with `ptool chat --user {user} "
                       f"--thread {result.thread_id} \"...\"`[/]", highlight=False)
@@ -123,7 +124,8 @@ def chat(
                              tool_index=ToolIndex(ws.catalog, embed_texts), executor=ws.executor)
         context = Context(chat_model=model, source=source, history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
-                          answer_grammar=settings.answer_grammar)
+                          answer_grammar=settings.answer_grammar,
+                          preference=settings.preference)
         try:
             if request is not None:
                 _print(run_turn(graph, context=context, user=user, request=request,
