@@ -4,8 +4,8 @@ The runtime shows the model the best ``k`` APIs of every platform (``tools_per_p
 default), and only those can be called. When retrieval drops a gold API, the sample is lost
 whatever the model does, so this recall caps the "tool name" and "overall" metrics.
 
-Two paths are measured, each with today's API text (``toolcatalog.retrieval.api_text``: name
-words and description) and with the text used before session 6 (the same plus the parameter
+Two paths are measured, each with the runtime's API text (``toolcatalog.retrieval.api_text``:
+name words and description) and with a richer text for comparison (the same plus the parameter
 names; for the catalog also the scenario and platform description):
 
 * inline: ``assistant.retrieval.inline_candidates`` on benchmark-format samples: training records

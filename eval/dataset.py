@@ -137,7 +137,7 @@ class _RawSample(BaseModel):
 def _fail(path: Path, index: int, field: str, why: str) -> DatasetFormatError:
     return DatasetFormatError(
         f"{path}: sample {index}: field '{field}': {why} (not PTBench format; see "
-        "shared/PTBENCH.md for the expected keys)"
+        "docs/ptbench.md for the expected keys)"
     )
 
 

@@ -2,7 +2,7 @@
 
 Why a Protocol and a registry: the runner, scoring and reports do not care whether a prediction
 comes from the paper's single prompt sent to an endpoint (``prompt`` mode) or from the live
-assistant graph (``runtime`` mode, issue 5). Each mode is a factory registered by name that turns
+assistant graph (``runtime`` mode). Each mode is a factory registered by name that turns
 a :class:`ModeConfig` and the loaded :class:`~eval.dataset.Benchmark` into a :class:`Predictor`.
 
 Built-in modes: ``prompt`` (:mod:`eval.prompt_predictor`) and ``runtime``

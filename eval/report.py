@@ -35,7 +35,7 @@ PAPER_TABLE1: dict[str, dict[str, float]] = {
     "Qwen2.5-7B-Instruct (no fine-tune)": dict(zip(
         PAPER_TABLE_ORDER, (78.58, 37.95, 61.32, 41.65, 68.33, 54.30, 18.37, 7.38), strict=True)),
 }
-"""The paper's Table 1 (percent, overall = trained + untrained users), from shared/PTBENCH.md."""
+"""The paper's Table 1 (percent, overall = trained + untrained users), from ``docs/ptbench.md``."""
 
 ERROR_LABELS: dict[str, str] = {
     "func_wrong_error": "wrong tools (extra and absent functions)",

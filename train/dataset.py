@@ -14,7 +14,7 @@ the answer's tokens are appended after them, so the prompt tokens of a training 
 byte-for-byte the tokens the server feeds at inference. The loss mask marks only the answer
 (and the end-of-turn token that teaches the model to stop).
 
-Variety for generalization (the issue asks the adapter to work on profiles, field names, tool
+Variety for generalization (the adapter must work on profiles, field names, tool
 sets and phrasings written by others): profile fields renamed to synonyms, platform and tool
 order shuffled, retrieval depth varied, and the request wrapped in neutral paraphrases that keep
 every slot value verbatim. Only the training records are used; the frozen benchmark under

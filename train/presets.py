@@ -32,8 +32,9 @@ class LoraSettings:
 class RenderSettings:
     """How much retrieved context a training prompt carries: the runtime's compact setting.
 
-    ``history_k`` / ``tools_per_platform`` are what ``ptool chat`` and the compact benchmark mode
-    use (5 events, 3 APIs per platform); ``variety`` draws each example's values from these
+    ``history_k`` / ``tools_per_platform`` default to a short prompt (the presets below set
+    their own, around the runtime's 12 events and 3 APIs per platform); ``variety`` draws each
+    example's values from these
     tuples so the adapter does not overfit one prompt size."""
 
     history_k: tuple[int, ...] = (5,)

@@ -15,8 +15,8 @@ app = typer.Typer(
     help=(
         "Personalized tool-invocation assistant.\n\n"
         "Quickstart: `ptool setup` (workspace + seeded personas), `ptool users`, "
-        "`ptool history alice --search wine`, `ptool catalog`, "
-        "`ptool call MegaMart.MegaMart_placeOrder --user alice --args '{...}'`."
+        "`ptool history chloe92 --search wine`, `ptool catalog`, "
+        "`ptool chat --user chloe92 \"order me a bottle of red wine\"`."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

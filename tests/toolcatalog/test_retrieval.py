@@ -35,8 +35,8 @@ def test_api_text_is_what_the_api_does() -> None:
 ])
 def test_apis_are_ranked_by_what_they_do_not_by_their_parameters(
         request_text: str, scenario: str, wanted: str) -> None:
-    # Ranked with parameter names and scenario words in the text (before session 6) all three
-    # missed the ordering API on some platform: "dish"/"product_name" pulled in menus, reviews.
+    # Ranked with parameter names and scenario words in the text, all three miss the ordering
+    # API on some platform: "dish"/"product_name" pull in menus and reviews.
     index = ToolIndex(load_catalog(), embed_texts)
     kept: dict[str, list[str]] = {}
     for hit in index.search(request_text, k=10_000, scenario=scenario):

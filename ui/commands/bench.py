@@ -17,9 +17,10 @@ from assistant.context import DEFAULT_HISTORY_K, DEFAULT_PREFERENCE, DEFAULT_TOO
 bench_app = typer.Typer(
     help=(
         "Run PTBench against the assistant runtime or an endpoint with the paper's prompt.\n\n"
-        "Example: `ptool bench --data eval/data/ptbench --out data/bench/base --mode prompt "
-        "--base-url http://localhost:8000/v1 --model ptool --limit 20`; then "
-        "`ptool bench compare data/bench/base data/bench/lora`."
+        "Example: `ptool bench --data eval/data/ptbench_synth --out data/bench/run1 --limit 20` "
+        "(the chat runtime's settings and the embedded server); `--mode prompt --base-url "
+        "http://localhost:8000/v1` sends the paper's prompt to an endpoint; then "
+        "`ptool bench compare data/bench/run1 data/bench/run2`."
     ),
     no_args_is_help=False,
 )
