@@ -1,8 +1,8 @@
 """PTBench metrics and error analysis, as pure functions over typed predictions.
 
 The definitions are those of ``docs/ptbench.md`` (the paper's), and the per-sample procedure
-mirrors the reference harness (hyfshadow/PTBench ``src/test_acc.py`` / ``src/test_error.py``) so the numbers
-are comparable with the paper:
+mirrors the reference harness (hyfshadow/PTBench ``src/test_acc.py`` / ``src/test_error.py``) so
+the numbers are comparable with the paper:
 
 * each predicted function is matched to the *first* answer function of the same name and vice
   versa; tool name / tool param / tool value failures are checked in both directions;
@@ -10,8 +10,8 @@ are comparable with the paper:
   all query (profile) parameters annotated in the file (unparsable samples add to the total only).
 
 Value acceptance (:func:`accepts`) follows ``docs/ptbench.md``. Where the reference code crashed
-on a type mismatch -- which it then silently counted as a *format* error -- a mismatch here is just a wrong
-value; and the 0.01 tolerance applies to every number (the reference applied it to ints only and
+on a type mismatch -- which it then silently counted as a *format* error -- a mismatch here is
+just a wrong value; and the 0.01 tolerance applies to every number (the reference applied it to ints only and
 compared floats by exact membership). A number accepted as a numeric string (``["5"]``) is
 compared numerically.
 
