@@ -12,8 +12,8 @@ the numbers are comparable with the paper:
 Value acceptance (:func:`accepts`) follows ``docs/ptbench.md``. Where the reference code crashed
 on a type mismatch -- which it then silently counted as a *format* error -- a mismatch here is
 just a wrong value; and the 0.01 tolerance applies to every number (the reference applied it to
-ints only and compared floats by exact membership). A number accepted as a numeric string (``["5"]``) is
-compared numerically.
+ints only and compared floats by exact membership). A number accepted as a numeric string
+(``["5"]``) is compared numerically.
 
 Error analysis keeps the reference's six CSV columns *and their meaning*, which is named from the
 answer's point of view (see :class:`ErrorCategory`): "missing" counts predicted functions or
