@@ -162,7 +162,7 @@ def _render_turns(turns: Sequence[Turn]) -> str:
     for n, turn in enumerate(turns, 1):
         line = f"{n}. request: {data_text(turn['request'], 160)}"
         if turn["calls"]:
-            line += f" -> {render_calls(turn['platform'], turn['calls'])}"
+            line += f" -> {data_text(render_calls(turn['platform'], turn['calls']), 300)}"
         if turn["results"]:
             line += f" -> results: {data_text(turn['results'], 200)}"
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
 from profiles.models import (
     ChatThread,
@@ -88,6 +88,12 @@ def list_events(
     return list(
         session.exec(stmt.order_by(col(HistoryEvent.timestamp), col(HistoryEvent.id))).all()
     )
+
+
+def event_counts(*, session: Session) -> dict[str, int]:
+    """Events per user id, in one grouped query (user listings)."""
+    stmt = select(HistoryEvent.user_id, func.count()).group_by(HistoryEvent.user_id)
+    return {user_id: int(n) for user_id, n in session.exec(stmt).all()}
 
 
 def used_platforms(*, session: Session, user_id: str) -> list[str]:

@@ -168,3 +168,24 @@ def test_catalog_listing(workspace: dict[str, str]) -> None:
     assert result.exit_code == 0 and "travel" in result.output
     bad = runner.invoke(app, ["catalog", "--scenario", "mars"], env=workspace)
     assert bad.exit_code == 2 and "unknown scenario" in bad.output
+
+
+def test_markup_characters_in_history_print_literally(workspace: dict[str, str]) -> None:
+    from assistant import accounts
+    from profiles import crud
+    from profiles.history_index import HistoryIndex
+    from profiles.models import EventSource, HistoryEventCreate
+
+    ws = Path(workspace["PTOOL_WORKSPACE"])
+    engine = make_engine(f"sqlite:///{ws / 'ptool.db'}")
+    with Session(engine) as session:
+        user = crud.require_user(session=session, name_or_id=_first_user())
+    accounts.record_events(engine=engine, index=HistoryIndex.from_path(ws / "chroma"),
+                           user_id=user.id, events=[HistoryEventCreate(
+                               scenario="shopping", platform="MegaMart",
+                               source=EventSource.seeded, action="bought [/] and [bold]x[/bold]")])
+    engine.dispose()
+    result = runner.invoke(app, ["history", _first_user(), "--scenario", "shopping"],
+                           env={**workspace, "COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert "bought [/] and [bold]x[/bold]" in result.output

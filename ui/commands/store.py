@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session
 
@@ -54,6 +55,11 @@ def setup() -> None:
     )
 
 
+def _add_row(table: Table, *cells: str) -> None:
+    """Data is printed literally: an event text such as ``[/]`` is not Rich markup."""
+    table.add_row(*(escape(str(c)) for c in cells))
+
+
 @cli_errors
 def users(
     search: Annotated[str | None, typer.Option(help="Only usernames containing this text.")] = None,
@@ -62,9 +68,10 @@ def users(
     ws = open_workspace(Settings())
     table = Table("username", "id", "name", "city", "events")
     with Session(ws.engine) as session:
+        counts = crud.event_counts(session=session)
         for user in crud.list_users(session=session, search=search):
-            n = len(crud.list_events(session=session, user_id=user.id))
-            table.add_row(
+            n = counts.get(user.id, 0)
+            _add_row(table,
                 user.username,
                 user.id,
                 user.basic_features.get("name", ""),
@@ -86,9 +93,9 @@ def user_show(
         if as_json:
             _console().print_json(json.dumps(export_user(session=session, user=user)))
             return
-        table = Table("feature", "value", title=f"{user.username} ({user.id})")
+        table = Table("feature", "value", title=escape(f"{user.username} ({user.id})"))
         for key, value in user.basic_features.items():
-            table.add_row(key, str(value))
+            _add_row(table, key, str(value))
         _console().print(table)
         counts: dict[str, int] = {}
         for event in crud.list_events(session=session, user_id=user.id):
@@ -121,10 +128,10 @@ def history(
                 "platform",
                 "action",
                 "time",
-                title=f"{user.username}: events closest to {search!r}",
+                title=escape(f"{user.username}: events closest to {search!r}"),
             )
             for hit in hits:
-                table.add_row(
+                _add_row(table,
                     f"{1 - hit.distance:.3f}",
                     hit.scenario,
                     hit.platform,
@@ -139,10 +146,10 @@ def history(
                 "action",
                 "time",
                 "source",
-                title=f"{user.username}: history",
+                title=escape(f"{user.username}: history"),
             )
             for e in crud.list_events(session=session, user_id=user.id, scenario=scenario):
-                table.add_row(
+                _add_row(table,
                     str(e.id),
                     e.scenario,
                     e.platform,
@@ -188,7 +195,7 @@ def catalog(
         raise UsageError(str(exc.args[0])) from None
     table = Table("scenario", "platform", "api", "required", "effect")
     for s, p, a in entries:
-        table.add_row(s.name, p.name, a.name, ", ".join(a.required), a.effect)
+        _add_row(table, s.name, p.name, a.name, ", ".join(a.required), a.effect)
     _console().print(table)
 
 
