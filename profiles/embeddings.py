@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -72,22 +73,37 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+RUNTIME_CACHE = 50_000
+"""Texts a long-running assistant keeps vectors of (~75 MB): the catalog plus users' events."""
+
+
 class CachedEmbedder:
     """Memoises an embedder per text: tools and history events repeat across thousands of
-    training examples and benchmark samples, so each distinct text is embedded once. For one
-    process's batch work (a benchmark run, a training set), not the long-running assistant:
-    the cache only grows."""
+    training examples and benchmark samples, and a chat user's events across their turns, so
+    each distinct text is embedded once. ``max_items`` bounds the cache (least recently used
+    texts go first) for a long-running process; ``None`` lets it grow (batch work). Safe to
+    share between threads. The cache is process memory only: nothing is written anywhere."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray],
+                 max_items: int | None = None) -> None:
         self._embed = embed
-        self._cache: dict[str, np.ndarray] = {}
+        self._max = max_items
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._guard = threading.Lock()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vector in zip(missing, self._embed(missing), strict=True):
-                self._cache[text] = vector
-        return np.stack([self._cache[t] for t in texts])
+        with self._guard:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        found = dict(zip(missing, self._embed(missing), strict=True)) if missing else {}
+        with self._guard:
+            for text in texts:
+                if text in self._cache:
+                    found[text] = self._cache[text]
+                    self._cache.move_to_end(text)
+            self._cache.update(found)
+            while self._max is not None and len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
 
 class LocalEmbeddingFunction(EmbeddingFunction[Documents]):

@@ -24,7 +24,7 @@ from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
 from assistant.sources import StoreSource
 from profiles import crud
-from profiles.embeddings import embed_texts
+from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, embed_texts
 from toolcatalog.retrieval import ToolIndex
 from ui.wiring import Workspace
 
@@ -57,7 +57,9 @@ class ChatService:
     def __init__(self, workspace: Workspace, chat_model_factory: ChatModelFactory) -> None:
         self.workspace = workspace
         self.chat_model_factory = chat_model_factory
-        self.tool_index = ToolIndex(workspace.catalog, embed_texts)  # lazy: embeds on first use
+        # lazy: embeds on first use; the cache keeps a user's event vectors between turns
+        self.tool_index = ToolIndex(workspace.catalog,
+                                    CachedEmbedder(embed_texts, RUNTIME_CACHE))
 
     @property
     def checkpoints(self) -> Any:

@@ -118,3 +118,24 @@ def test_rebuild_from_database(world: tuple[Engine, HistoryIndex, str, str]) -> 
     assert accounts.reindex(engine=engine, index=index) == 2 * len(ACTIONS)
     assert index.count(ann) == len(ACTIONS)
     assert index.search(user_id=ann, text="wine", k=1)[0].user_id == ann
+
+
+def test_cached_embedder_embeds_each_text_once_and_stays_bounded() -> None:
+    import numpy as np
+
+    from profiles.embeddings import CachedEmbedder
+
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    cached = CachedEmbedder(embed, max_items=2)
+    first = cached(["a", "bb", "a"])
+    assert calls == [["a", "bb"]] and first[:, 0].tolist() == [1.0, 2.0, 1.0]
+    cached(["bb"])
+    assert len(calls) == 1  # a hit embeds nothing
+    cached(["ccc"])  # evicts "a", the least recently used
+    cached(["bb", "a"])
+    assert calls[-1] == ["a"]

@@ -24,7 +24,7 @@ from assistant.graph import build_graph
 from assistant.sources import StoreSource
 from assistant.turns import TurnResult, run_turn
 from profiles import crud
-from profiles.embeddings import embed_texts
+from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, embed_texts
 from toolcatalog.retrieval import ToolIndex
 from ui.errors import cli_errors, fail
 from ui.settings import Settings
@@ -121,7 +121,8 @@ def chat(
         saver = stack.enter_context(open_checkpointer(checkpoint_path(settings.workspace)))
         graph = build_graph(saver)
         source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
-                             tool_index=ToolIndex(ws.catalog, embed_texts), executor=ws.executor)
+                             tool_index=ToolIndex(ws.catalog, CachedEmbedder(
+                                 embed_texts, RUNTIME_CACHE)), executor=ws.executor)
         context = Context(chat_model=model, source=source, history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
                           answer_grammar=settings.answer_grammar,
