@@ -28,11 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 import numpy as np
 
-from assistant.state import Event, PlatformInfo
+from assistant.state import Event, PlatformInfo, PreferenceReason, PreferenceView, ScoredPlatform
 from toolcatalog.retrieval import Embedder
 
 MODEL_FILE = "preference.npz"
@@ -58,27 +58,11 @@ class PreferenceModelMissing(RuntimeError):
     """The weights file is missing or unreadable; the message says how to get it back."""
 
 
-class Reason(TypedDict):
-    """One thing that drove a platform's score (shown in the UI and ``--json``)."""
-
-    kind: Literal["event", "profile", "platform"]
-    platform: str
-    text: str
-    event_id: str | None
-    weight: float
-
-
-class PlatformScore(TypedDict):
-    platform: str
-    probability: float
-
-
-class Preference(TypedDict):
-    """The model's view of one request: probabilities (best first) and its reasons."""
-
-    scores: list[PlatformScore]
-    reasons: list[Reason]
-    history_events: int
+Reason = PreferenceReason
+PlatformScore = ScoredPlatform
+Preference = PreferenceView
+"""The model's view of one request: probabilities (best first) and its reasons (plain values:
+they go into the checkpointed state, the UI and ``--json``)."""
 
 
 @dataclass(frozen=True)

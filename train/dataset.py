@@ -33,8 +33,11 @@ from typing import Any
 import numpy as np
 
 from assistant.benchmark import sample_to_inline
+from assistant.context import DEFAULT_PREFERENCE, PreferenceMode
+from assistant.nodes import platform_preference
+from assistant.preference import shipped_weights
 from assistant.prompts import ChatMessage, render_messages
-from assistant.retrieval import inline_candidates, rank_events
+from assistant.sources import SampleSource
 from assistant.state import Candidate
 from synth.training import resolve_tools, to_chat_example
 from toolcatalog.models import Catalog
@@ -108,22 +111,29 @@ def _with_gold_apis(
 
 def runtime_prompt(
     record: dict[str, Any], *, embed: Embedder | None, history_k: int | None,
-    tools_per_platform: int | None,
+    tools_per_platform: int | None, preference: PreferenceMode = DEFAULT_PREFERENCE,
 ) -> list[ChatMessage]:
-    """The messages the graph's ``decide`` node sends for this record in benchmark mode.
+    """The messages the graph's ``decide`` node sends for this record in benchmark mode: the
+    same source (``SampleSource``), retrieval, preference model and renderer.
 
     ``record`` must carry full tool specs (``synth.training.resolve_tools``)."""
     query = str(record["query"]).strip()
     inline = sample_to_inline({"user_profile": record["profile"], "platforms": record["platforms"],
                                "tools": record["tools"], "query": query})
-    found = inline_candidates(inline, query, embed, tools_per_platform)
-    names = [p["name"] for p in inline["platforms"]]
+    source = SampleSource(inline, embed)
+    found = source.candidates(query, tools_per_platform, None)
+    names = [p["name"] for p in found.platforms]
     gold = [c["name"] for c in record.get("gold", {}).get("calls", [])]
-    candidates = _with_gold_apis(found["candidates"], inline["tools"], names, gold)
-    evidence = rank_events(inline["history"], query, embed, history_k, names)
+    candidates = _with_gold_apis(found.candidates, inline["tools"], names, gold)
+    evidence = source.evidence("", query, found.scenario, names, history_k)
+    view = (platform_preference(source, user_id="", scenario=found.scenario, request=query,
+                                platforms=found.platforms,
+                                basic_features=inline["basic_features"],
+                                weights=shipped_weights())
+            if preference != "off" and len(found.platforms) > 1 else None)
     return render_messages(
-        basic_features=inline["basic_features"], history=evidence, platforms=found["platforms"],
-        tools=[(c["platform"], c["tool"]) for c in candidates], query=query)
+        basic_features=inline["basic_features"], history=evidence, platforms=found.platforms,
+        tools=[(c["platform"], c["tool"]) for c in candidates], query=query, preference=view)
 
 
 def vary(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
