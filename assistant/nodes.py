@@ -23,7 +23,7 @@ from assistant.context import Context
 from assistant.errors import ModelUnavailable
 from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
 from assistant.pinning import RECORD_ID, find_pin
-from assistant.preference import PreferenceWeights, shipped_weights
+from assistant.preference import shipped_weights
 from assistant.prompts import messages_text, render_messages
 from assistant.provenance import (
     platform_support,
@@ -31,22 +31,9 @@ from assistant.provenance import (
     sensitive_fields_sent,
     source_of,
 )
-from assistant.sources import DataSource
-from assistant.state import (
-    Attempt,
-    CallCheck,
-    CallProvenance,
-    PlatformInfo,
-    PreferenceView,
-    State,
-    ToolCall,
-    Turn,
-)
+from assistant.state import Attempt, CallCheck, CallProvenance, State, ToolCall, Turn
 from profiles.models import SENSITIVE_FEATURES
 from toolcatalog.checks import check_call
-
-MAX_PREFERENCE_EVENTS = 80
-"""The most recent events of the scenario the preference model reads (bounds its cost)."""
 
 MODEL_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError, OSError)
 """What a failing endpoint raises (connection refused, timeout, 5xx) -- reported, not crashed."""
@@ -93,21 +80,6 @@ def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def platform_preference(
-    source: DataSource, *, user_id: str, scenario: str | None, request: str,
-    platforms: list[PlatformInfo], basic_features: dict[str, Any],
-    weights: PreferenceWeights,
-) -> PreferenceView:
-    """The preference model on this user's recent history of the scenario's platforms (the
-    node below, and the training-data renderer, call this one function)."""
-    names = [p["name"] for p in platforms]
-    events = [e for e in source.scenario_history(user_id, scenario, names)
-              if e["platform"] in names]
-    return preference.score_platforms(
-        request=request, events=events[-MAX_PREFERENCE_EVENTS:], platforms=platforms,
-        basic_features=basic_features, embed=source.embedder(), weights=weights)
-
-
 def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The preference model's probability per platform, read from this user's history in the
     scenario and their profile (``assistant.preference``); with ``constrain`` the answer is
@@ -118,10 +90,12 @@ def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if ctx.preference == "off" or len(platforms) < 2:
         return {"preference": None, "narrowed_to": None}
     weights = ctx.preference_weights or shipped_weights()
-    view = platform_preference(ctx.source, user_id=state["user_id"],
-                               scenario=state.get("scenario"),
-                               request=state["effective_request"], platforms=platforms,
-                               basic_features=state["basic_features"], weights=weights)
+    view = preference.platform_preference(ctx.source, user_id=state["user_id"],
+                                          scenario=state.get("scenario"),
+                                          request=state["effective_request"],
+                                          platforms=platforms,
+                                          basic_features=state["basic_features"],
+                                          weights=weights)
     top = view["scores"][0]
     narrowed = (top["platform"] if ctx.preference == "constrain" and not state.get("pin")
                 and top["probability"] >= weights.threshold else None)

@@ -32,10 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.sources import DataSource
 from assistant.state import Event, PlatformInfo, PreferenceReason, PreferenceView, ScoredPlatform
 from toolcatalog.retrieval import Embedder
 
 MODEL_FILE = "preference.npz"
+MAX_PREFERENCE_EVENTS = 80
+"""The most recent events of the scenario the model reads (bounds its cost per turn)."""
 ATTRIBUTES = ("urgent", "budget", "premium")
 """Request traits that override a user's usual platform (probed from the embeddings)."""
 PLATFORM_FEATURES = (
@@ -56,13 +59,6 @@ _PREFERENCE_KEYS = ("prefer", "like", "value", "interest", "style", "taste", "no
 
 class PreferenceModelMissing(RuntimeError):
     """The weights file is missing or unreadable; the message says how to get it back."""
-
-
-Reason = PreferenceReason
-PlatformScore = ScoredPlatform
-Preference = PreferenceView
-"""The model's view of one request: probabilities (best first) and its reasons (plain values:
-they go into the checkpointed state, the UI and ``--json``)."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +314,7 @@ def score_platforms(
     *, request: str, events: Sequence[Event], platforms: Sequence[PlatformInfo],
     basic_features: Mapping[str, Any], embed: Embedder,
     weights: PreferenceWeights | None = None, max_reasons: int = 3,
-) -> Preference:
+) -> PreferenceView:
     """Probabilities over ``platforms`` for ``request`` from this user's ``events`` (their
     history in the scenario) and profile, with the reasons behind the top platform."""
     weights = weights or shipped_weights()
@@ -331,22 +327,39 @@ def score_platforms(
     rows = platform_features(encoded, derived, [e["platform"] for e in events], names, rel)
     probs = probabilities(weights, rows)
     order = np.argsort(-probs, kind="stable")
-    scores: list[PlatformScore] = [{"platform": names[i], "probability": round(float(probs[i]), 4)}
+    scores: list[ScoredPlatform] = [{"platform": names[i], "probability": round(float(probs[i]), 4)}
                                    for i in order]
     best = names[int(order[0])]
     reasons = _reasons(best, events, rel, platforms, encoded, basic_features, max_reasons)
     return {"scores": scores, "reasons": reasons, "history_events": len(events)}
 
 
+def platform_preference(
+    source: DataSource, *, user_id: str, scenario: str | None, request: str,
+    platforms: list[PlatformInfo], basic_features: dict[str, Any],
+    weights: PreferenceWeights,
+) -> PreferenceView:
+    """The model on this user's recent history of the candidate platforms, as ``source`` serves
+    it: the one entry point of the graph's ``score_platforms``, the training-data renderer and
+    ``bench/preference_eval.py``."""
+    names = [p["name"] for p in platforms]
+    events = [e for e in source.scenario_history(user_id, scenario, names)
+              if e["platform"] in names]
+    return score_platforms(
+        request=request, events=events[-MAX_PREFERENCE_EVENTS:], platforms=platforms,
+        basic_features=basic_features, embed=source.embedder(), weights=weights)
+
+
 def _reasons(best: str, events: Sequence[Event], rel: np.ndarray,
              platforms: Sequence[PlatformInfo], encoded: Encoded,
-             basic_features: Mapping[str, Any], limit: int) -> list[Reason]:
+             basic_features: Mapping[str, Any], limit: int) -> list[PreferenceReason]:
     """The best platform's most relevant events; for a user without history in the scenario,
     the stated preferences and the platform description the choice rests on."""
     ranked = [i for i in np.argsort(-rel) if events[int(i)]["platform"] == best][:limit]
-    reasons: list[Reason] = [{"kind": "event", "platform": best, "text": events[int(i)]["action"],
-                              "event_id": events[int(i)]["id"],
-                              "weight": round(float(rel[int(i)]), 3)} for i in ranked]
+    reasons: list[PreferenceReason] = [
+        {"kind": "event", "platform": best, "text": events[int(i)]["action"],
+         "event_id": events[int(i)]["id"], "weight": round(float(rel[int(i)]), 3)}
+        for i in ranked]
     if not events:
         stated = stated_preferences(basic_features)
         if stated:

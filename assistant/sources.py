@@ -103,7 +103,6 @@ class StoreSource:
     catalog: Catalog
     tool_index: ToolIndex
     executor: MockExecutor
-    use_router: bool = True
 
     @property
     def mode(self) -> Mode:
@@ -129,8 +128,7 @@ class StoreSource:
     def _route(self, text: str) -> tuple[str, list[str]]:
         """The trained router's scenario (and the top two when it is unsure); the tool
         index's vote for catalogs the router was not trained on."""
-        found = (routing.route(self.tool_index.vector(text), list(self.catalog.scenarios))
-                 if self.use_router else None)
+        found = routing.route(self.tool_index.vector(text), list(self.catalog.scenarios))
         if found is None:
             return self.tool_index.best_scenario(text), []
         unsure = [] if found.confident else [s for s in (found.scenario, found.runner_up) if s]

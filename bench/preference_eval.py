@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assistant.benchmark import sample_to_inline
 from assistant.pinning import find_pin
-from assistant.preference import platform_text, score_platforms, shipped_weights
+from assistant.preference import platform_preference, platform_text, shipped_weights
 from assistant.sources import SampleSource
 from eval.dataset import BenchSample, ablate, load_benchmark
 from profiles.embeddings import CachedEmbedder, embed_texts
@@ -40,10 +40,10 @@ def choose(sample: BenchSample, embed: Embedder) -> str | None:
     pin = find_pin(str(data["query"]), names, events)
     if pin:
         return pin["platform"]
-    view = score_platforms(request=str(data["query"]),
-                           events=[e for e in events if e["platform"] in names],
-                           platforms=platforms, basic_features=source.sample["basic_features"],
-                           embed=embed, weights=shipped_weights())
+    view = platform_preference(source, user_id="", scenario=None, request=str(data["query"]),
+                               platforms=platforms,
+                               basic_features=source.sample["basic_features"],
+                               weights=shipped_weights())
     return view["scores"][0]["platform"] if view["scores"] else None
 
 

@@ -34,8 +34,7 @@ import numpy as np
 
 from assistant.benchmark import sample_to_inline
 from assistant.context import DEFAULT_PREFERENCE, PreferenceMode
-from assistant.nodes import platform_preference
-from assistant.preference import shipped_weights
+from assistant.preference import platform_preference, shipped_weights
 from assistant.prompts import ChatMessage, render_messages
 from assistant.sources import SampleSource
 from assistant.state import Candidate

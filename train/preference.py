@@ -42,6 +42,7 @@ from assistant.preference import (
     Encoded,
     PreferenceWeights,
     derive,
+    pair_features,
     platform_features,
     platform_text,
     probabilities,
@@ -241,8 +242,6 @@ def _platform_rows(enc: Encoded, ex: Example, weights: PreferenceWeights) -> np.
 def _fit_pairs(weights: PreferenceWeights, encoded: Sequence[Encoded],
                examples: Sequence[Example], c: float) -> PreferenceWeights:
     from sklearn.linear_model import LogisticRegression
-
-    from assistant.preference import pair_features
 
     xs, ys = [], []
     for enc, ex in zip(encoded, examples, strict=True):
