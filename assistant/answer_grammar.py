@@ -25,6 +25,8 @@ import keyword
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from assistant.state import ParamOptions
+
 MAX_STRING_CHARS = 80
 """Longest string value: bounds how long a confused model can stay inside quotes."""
 MAX_DIGITS = 12
@@ -112,12 +114,29 @@ class _Builder:
                 options.append("any")
         return options[0] if len(options) == 1 else " | ".join(f"({o})" for o in options)
 
-    def call(self, tool: Mapping[str, Any]) -> str:
+    def grounded(self, schema: Mapping[str, Any], options: ParamOptions | None) -> str:
+        """The value rule of a parameter with candidates: exactly one of them, as a Python
+        literal so the parser reads the very string (unless the options allow free text)."""
+        if options is None or not options["candidates"] or options["free_text"]:
+            return self.value(schema)  # free text already allows every candidate
+        literals = [_lit(repr(o["value"])) for o in options["candidates"]]
+        key = json.dumps(literals)
+        if key not in self._by_schema:
+            self._by_schema[key] = self.add(f"v{len(self._by_schema)}", " | ".join(literals))
+        return self._by_schema[key]
+
+    def call(self, tool: Mapping[str, Any],
+             options: Mapping[str, ParamOptions] | None = None) -> str:
         """``name(p1=v, p2=v)`` with the schema's parameters in order: chained rules whose
-        "started" variant puts a comma first. Rule size is linear in the parameter count."""
+        "started" variant puts a comma first. Rule size is linear in the parameter count.
+        ``options`` (``assistant.grounding``) restricts values to candidates and leaves out
+        optional parameters nothing supplies."""
         function = tool.get("function", tool)
         name = function["name"]
         props, required = _schema_props(tool)
+        options = options or {}
+        props = [(k, v) for k, v in props
+                 if k in required or k not in options or options[k]["offer"]]
         base = f"c{self._calls}"
         self._calls += 1
         n = len(props)
@@ -125,7 +144,7 @@ class _Builder:
         self.add(f"{base}_n{n}", '""')
         for i in range(n - 1, -1, -1):
             pname, pschema = props[i]
-            arg = f"{_lit(pname + '=')} {self.value(pschema)}"
+            arg = f"{_lit(pname + '=')} {self.grounded(pschema, options.get(pname))}"
             started, fresh = f"{base}_s{i + 1}", f"{base}_n{i + 1}"
             if pname in required:
                 self.add(f"{base}_s{i}", f"\", \" {arg} {started}")
@@ -148,10 +167,12 @@ def answer_grammar(
     platforms: Sequence[str],
     tools: Sequence[tuple[str | None, Mapping[str, Any]]],
     max_calls: int = MAX_CALLS,
+    options: Mapping[str, Mapping[str, ParamOptions]] | None = None,
 ) -> str | None:
     """EBNF for ``platform:[call, ...]`` over these candidates; ``None`` when nothing is callable.
 
     ``tools`` pairs each candidate API with its platform (``None``: callable on any platform).
+    ``options`` maps an API name to its parameters' grounded values (``Builder.grounded``).
     A platform without candidate APIs is left out: choosing it could only yield an empty call
     list, which validation would reject anyway."""
     builder = _Builder()
@@ -159,7 +180,7 @@ def answer_grammar(
     for _owner, tool in tools:
         name = tool.get("function", tool)["name"]
         if _identifier(name.replace(".", "_")) and name not in call_rules:
-            call_rules[name] = builder.call(tool)
+            call_rules[name] = builder.call(tool, (options or {}).get(name))
     owners = {tool.get("function", tool)["name"]: owner for owner, tool in tools}
     alternatives: list[str] = []
     for n, platform in enumerate(platforms):

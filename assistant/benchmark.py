@@ -47,6 +47,7 @@ class BenchmarkPrediction(TypedDict):
     valid: bool
     errors: list[str]
     preference: PreferenceView | None
+    offered_apis: list[str]
 
 
 def _profile(raw: Any) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def run_benchmark_sample(
     max_new_tokens: int | None = None,
     answer_grammar: bool = True,
     preference: PreferenceMode = DEFAULT_PREFERENCE,
+    grounding: bool = True,
 ) -> BenchmarkPrediction:
     """Run the graph on one sample and return the prediction.
 
@@ -110,7 +112,7 @@ def run_benchmark_sample(
                       tools_per_platform=tools_per_platform, max_repairs=max_repairs,
                       prior_turns=0, interactive=False, count_tokens=count_tokens,
                       max_new_tokens=max_new_tokens, answer_grammar=answer_grammar,
-                      preference=preference,
+                      preference=preference, grounding=grounding,
                       model_label="the benchmark model")
     state = graph.invoke({"request": str(data["query"])}, context=context)
     attempts = state.get("attempts", [])
@@ -125,4 +127,5 @@ def run_benchmark_sample(
         "valid": not problem,
         "errors": attempts[-1]["errors"] if problem and attempts else [],
         "preference": state.get("preference"),
+        "offered_apis": list(state.get("offered_apis", [])),
     }

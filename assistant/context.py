@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
+from assistant.intent import IntentWeights
 from assistant.preference import PreferenceWeights
 from assistant.sources import DataSource, StoreSource
 
@@ -49,7 +51,11 @@ class Context:
     ``answer_grammar`` sends the answer format as a grammar (``assistant.answer_grammar``) for
     constrained decoding; turn it off for endpoints without vLLM-style structured outputs.
     ``preference`` (:data:`PreferenceMode`) and ``preference_weights`` (``None``: the shipped
-    model) set up the platform preference model.
+    model) set up the platform preference model. ``grounding`` offers the model only the APIs
+    the intent scorer is sure of and, for each parameter, the candidate values code found
+    (``assistant.grounding``); off, the grammar allows any API of the candidates and any value
+    of the schema's type. ``now`` is the clock relative dates are resolved against (tests fix
+    it).
     """
 
     chat_model: BaseChatModel
@@ -66,6 +72,9 @@ class Context:
     answer_grammar: bool = True
     preference: PreferenceMode = DEFAULT_PREFERENCE
     preference_weights: PreferenceWeights | None = None
+    grounding: bool = True
+    intent_weights: IntentWeights | None = None
+    now: Callable[[], datetime] = datetime.now
 
     def store(self) -> StoreSource:
         """The store-backed source (thread ownership needs the database), or a clear error."""

@@ -1,7 +1,9 @@
 """Wiring of the assistant graph (flat, at the bottom: ``graph``).
 
-    START -> load_profile -> retrieve_tools -> retrieve_history -> score_platforms -> decide
+    START -> load_profile -> retrieve_tools -> retrieve_history -> score_platforms
+          -> ground_values -> decide
     retrieve_tools --the router is unsure which kind of service--> respond (asks)
+    ground_values --a required value nothing supplies--> respond (asks)
     decide -> validate
     validate --repair (errors, one round)--> decide
     validate --clarify | invalid after repair | benchmark mode--> respond
@@ -32,6 +34,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_node("retrieve_tools", nodes.retrieve_tools)
     builder.add_node("retrieve_history", nodes.retrieve_history)
     builder.add_node("score_platforms", nodes.score_platforms)
+    builder.add_node("ground_values", nodes.ground_values)
     builder.add_node("decide", nodes.decide)
     builder.add_node("validate", nodes.validate)
     builder.add_node("consent", nodes.consent)
@@ -41,7 +44,8 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_edge("load_profile", "retrieve_tools")
     builder.add_conditional_edges("retrieve_tools", nodes.route_after_tools)
     builder.add_edge("retrieve_history", "score_platforms")
-    builder.add_edge("score_platforms", "decide")
+    builder.add_edge("score_platforms", "ground_values")
+    builder.add_conditional_edges("ground_values", nodes.route_after_grounding)
     builder.add_edge("decide", "validate")
     builder.add_conditional_edges("validate", nodes.route_after_validate)
     builder.add_conditional_edges("consent", nodes.route_after_consent)

@@ -9,6 +9,7 @@ router ends a benchmark turn after validation, so nothing is executed.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import httpx
@@ -17,8 +18,8 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from assistant import answers, preference, retrieval
-from assistant.answer_grammar import answer_grammar
+from assistant import answers, grounding, intent, preference, retrieval
+from assistant.answer_grammar import MAX_CALLS, answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
 from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
@@ -46,7 +47,8 @@ def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {
         "effective_request": f"{pending} {request}" if pending else request,
         "pending_request": None, "scenario": None, "platforms": [], "candidates": [],
-        "evidence": [], "pin": None, "preference": None, "narrowed_to": None, "raw": "",
+        "evidence": [], "pin": None, "preference": None, "narrowed_to": None, "offered_apis": [],
+        "value_options": {}, "raw": "",
         "prompt_tokens": 0, "prompt_tokens_last": 0,
         "token_count_method": "", "platform": None, "calls": [], "parse_error": None,
         "checks": [], "problem": None, "attempts": [],
@@ -102,6 +104,56 @@ def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return {"preference": view, "narrowed_to": narrowed}
 
 
+def _allowed_platforms(state: State) -> list[str]:
+    """The platforms the answer may name: the pinned one, the narrowed one, or all."""
+    pin, narrowed = state.get("pin"), state.get("narrowed_to")
+    return ([pin["platform"]] if pin else [narrowed] if narrowed
+            else [p["name"] for p in state["platforms"]])
+
+
+def _required(tool: dict[str, Any]) -> list[str]:
+    function = tool.get("function", tool)
+    return list((function.get("parameters") or {}).get("required") or [])
+
+
+def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Which APIs the answer may call (on each allowed platform, the one the intent scorer is
+    sure of, else every candidate) and the candidate values of their parameters, found by code
+    (``assistant.grounding``). A required value nothing supplies is asked for in chat before
+    the model is called (a vague request asks; it does not act)."""
+    ctx = runtime.context
+    candidates = state["candidates"]
+    if not ctx.grounding:
+        return {"offered_apis": [c["tool"]["function"]["name"] for c in candidates],
+                "value_options": {}}
+    threshold = (ctx.intent_weights or intent.shipped_intent()).threshold
+    offered: list[str] = []
+    for platform in _allowed_platforms(state):
+        mine = [(c["tool"]["function"]["name"], c["intent"]) for c in candidates
+                if c["platform"] in (platform, None)]
+        offered.extend(n for n in intent.selected(mine, threshold) if n not in offered)
+    names = [p["name"] for p in state["platforms"]]
+    request = state["effective_request"]
+    history = ctx.source.scenario_history(state["user_id"], state.get("scenario"), names)
+    tools = {c["tool"]["function"]["name"]: c["tool"] for c in candidates}
+    now = ctx.now()
+    options = {name: grounding.ground_call(tools[name], request=request,
+                                           basic_features=state["basic_features"],
+                                           history=history[-grounding.MAX_HISTORY_EVENTS:],
+                                           turns=state.get("turns", []), now=now,
+                                           platforms=names)
+               for name in offered}
+    update: dict[str, Any] = {"offered_apis": offered, "value_options": options}
+    if ctx.interactive and state["mode"] == "store" and offered:
+        missing = [grounding.missing_values(options[name], _required(tools[name]))
+                   for name in offered]
+        if all(missing):  # every callable API lacks a value nothing supplies
+            allowed = _allowed_platforms(state)
+            update["clarify_question"] = answers.clarify_question(
+                missing[0], allowed[0] if len(allowed) == 1 else None)
+    return update
+
+
 def retrieve_history(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """This user's events closest to the request, within the request's scenario, and the
     platform the request pins, if any (a record id is looked up in all of the scenario's
@@ -142,11 +194,15 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
-    pin = state.get("pin")
-    narrowed = state.get("narrowed_to")
-    allowed = ([pin["platform"]] if pin else [narrowed] if narrowed
-               else [p["name"] for p in state["platforms"]])
-    grammar = answer_grammar(allowed, tools) if ctx.answer_grammar else None
+    offered = set(state.get("offered_apis") or [c["tool"]["function"]["name"]
+                                                for c in candidates])
+    callable_tools = [(p, t) for p, t in tools if t["function"]["name"] in offered]
+    allowed = _allowed_platforms(state)
+    per_platform = max(sum(1 for p, _ in callable_tools if p in (name, None))
+                       for name in allowed) if allowed else MAX_CALLS
+    grammar = (answer_grammar(allowed, callable_tools, max_calls=min(MAX_CALLS, per_platform),
+                              options=state.get("value_options") or None)
+               if ctx.answer_grammar else None)
     if grammar is not None:  # vLLM's field; the embedded server reads it too
         kwargs["extra_body"] = {"structured_outputs": {"grammar": grammar}}
     try:
@@ -193,14 +249,18 @@ def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         checks.append({"name": call["name"], "valid": check.valid,
                        "error_type": check.error_type, "errors": list(check.errors)})
         api = apis.get(call["name"])
-        sources = {arg: source_of(value, request=state["effective_request"],
-                                  basic_features=features, evidence=state["evidence"],
-                                  turns=state.get("turns", []))
+        grounded = (state.get("value_options") or {}).get(call["name"], {})
+        sources = {arg: grounding.source_from_options(value, grounded.get(arg))
+                   or source_of(value, request=state["effective_request"],
+                                basic_features=features, evidence=state["evidence"],
+                                turns=state.get("turns", []))
                    for arg, value in call["arguments"].items()}
         provenance.append({"name": call["name"], "arguments": sources})
         if check.error_type not in (None, "call:missing_required"):
             errors.extend(check.errors)
             continue
+        errors.extend(grounding.check_grounded(call["name"], call["arguments"],
+                                               state.get("offered_apis") or [], grounded))
         for param in api.required if api else []:
             fields = profile_fields_for(param)
             known = [f for f in fields if features.get(f)]
@@ -220,6 +280,9 @@ def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                     errors.append(f"{call['name']}: '{param}' is unknown")
     if platform and not state["calls"]:
         errors.append("output:no_calls: the answer names a platform but calls no API")
+    seen = [json.dumps(c, sort_keys=True, default=str) for c in state["calls"]]
+    if len(set(seen)) < len(seen):
+        errors.append("output:extra_call: the answer makes the same call twice; make it once")
     update: dict[str, Any] = {"platform": platform or state.get("platform"), "checks": checks,
                               "provenance": provenance,
                               "platform_support": platform_support(platform, state["evidence"])}
@@ -317,6 +380,11 @@ def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def route_after_tools(state: State) -> Literal["retrieve_history", "respond"]:
     """A request whose kind of service is unclear is asked about before anything else."""
     return "respond" if state.get("clarify_question") else "retrieve_history"
+
+
+def route_after_grounding(state: State) -> Literal["decide", "respond"]:
+    """A required value nothing supplies is asked about before the model is called."""
+    return "respond" if state.get("clarify_question") else "decide"
 
 
 def route_after_validate(state: State) -> Literal["decide", "consent", "execute", "respond"]:

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from assistant import intent
 from assistant.state import Candidate, Event, InlineSample, PlatformInfo, Turn
 from profiles import crud
 from profiles.history_index import HistoryIndex, document_text
@@ -38,25 +39,32 @@ def store_candidates(
     last_turn: Turn | None,
     scenario_name: str,
 ) -> dict[str, Any]:
-    """The scenario's platforms and the candidate APIs for a request against the catalog;
-    the APIs the previous turn called stay callable (follow-ups)."""
+    """The scenario's platforms and the candidate APIs for a request against the catalog,
+    ranked by the intent scorer; the APIs the previous turn called stay callable
+    (follow-ups)."""
     text = retrieval_text(request, last_turn)
     scenario = catalog.scenario(scenario_name)
-    hits = tool_index.search(text, k=len(catalog.iter_apis(scenario.name)), scenario=scenario.name)
-    taken: dict[str, list[ApiSpec]] = {p.name: [] for p in scenario.platforms}
-    for i in best_per_platform([h.platform for h in hits], per_platform):
-        taken[hits[i].platform].append(hits[i].api)
+    names = [p.name for p in scenario.platforms]
+    owned = [(p.name, api) for p in scenario.platforms for api in p.apis]
+    scores = intent.score_tools(text, [api.openai_tool() for _, api in owned], names,
+                                tool_index.embed)
+    order = sorted(range(len(owned)), key=lambda i: -scores[i])
+    taken: dict[str, list[tuple[ApiSpec, float]]] = {name: [] for name in names}
+    for j in best_per_platform([owned[i][0] for i in order], per_platform):
+        name, api = owned[order[j]]
+        taken[name].append((api, scores[order[j]]))
     platforms: list[PlatformInfo] = [{"name": p.name, "profile": dict(p.profile)}
                                      for p in scenario.platforms]
     for plat, api in _previous_apis(catalog, last_turn):
         if plat.name not in taken:
             taken[plat.name] = []
             platforms.append({"name": plat.name, "profile": dict(plat.profile)})
-        if all(a.name != api.name for a in taken[plat.name]):
-            taken[plat.name].append(api)
+        if all(a.name != api.name for a, _ in taken[plat.name]):
+            taken[plat.name].append((api, 0.0))
     candidates: list[Candidate] = [
-        {"platform": name, "tool": api.openai_tool(), "effect": api.effect, "record": api.record}
-        for name, apis in taken.items() for api in apis
+        {"platform": name, "tool": api.openai_tool(), "effect": api.effect, "record": api.record,
+         "intent": score}
+        for name, apis in taken.items() for api, score in apis
     ]
     return {"scenario": scenario.name, "platforms": platforms, "candidates": candidates}
 
@@ -157,22 +165,20 @@ def tool_owner(tool: Mapping[str, Any], platforms: Sequence[str]) -> str | None:
 def inline_candidates(sample: InlineSample, request: str, embed: Embedder | None,
                       per_platform: int | None) -> dict[str, Any]:
     """Candidates from a benchmark sample: every tool (paper setting) or the best few per
-    platform when an embedder and ``per_platform`` are given."""
+    platform by the intent scorer when an embedder and ``per_platform`` are given."""
     names = [p["name"] for p in sample["platforms"]]
     owned = [(tool_owner(t, names), t) for t in sample["tools"]]
+    scores = [0.0] * len(owned)
     if per_platform is not None and embed is not None:
-        order = _top(embed, request, [_tool_text(t) for _, t in owned], len(owned))
-        keep = best_per_platform([owned[i][0] for i in order], per_platform)
-        owned = [owned[i] for i in sorted(order[j] for j in keep)]
+        scores = intent.score_tools(request, [t for _, t in owned], names, embed)
+        order = sorted(range(len(owned)), key=lambda i: -scores[i])
+        keep = sorted(order[j] for j in best_per_platform([owned[i][0] for i in order],
+                                                          per_platform))
+        owned, scores = [owned[i] for i in keep], [scores[i] for i in keep]
     candidates: list[Candidate] = [{"platform": owner, "tool": dict(tool), "effect": "read",
-                                    "record": None} for owner, tool in owned]
+                                    "record": None, "intent": score}
+                                   for (owner, tool), score in zip(owned, scores, strict=True)]
     return {"scenario": None, "platforms": list(sample["platforms"]), "candidates": candidates}
-
-
-def _tool_text(tool: Mapping[str, Any]) -> str:
-    """What an inline tool does (``toolcatalog.retrieval.api_text``: name words, description)."""
-    function = tool.get("function", tool)
-    return api_text(str(function.get("name", "")), str(function.get("description", "")))
 
 
 def callable_apis(candidates: Sequence[Candidate], platform: str | None) -> dict[str, ApiSpec]:

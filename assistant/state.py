@@ -48,6 +48,8 @@ class Candidate(TypedDict):
     tool: dict[str, Any]
     effect: str
     record: str | None
+    intent: float
+    """The intent scorer's probability that the request asks for this API (0 when unscored)."""
 
 
 class ToolCall(TypedDict):
@@ -68,6 +70,27 @@ class Source(TypedDict):
     kind: SourceKind
     detail: str
     event_id: str | None
+
+
+ValueKind = Literal["personal", "date", "time", "datetime", "id", "text", "other"]
+
+
+class ValueOption(TypedDict):
+    """One value the answer grammar offers for a parameter, and where it comes from."""
+
+    value: str
+    source: Source
+
+
+class ParamOptions(TypedDict):
+    """What the grammar allows for one parameter (``assistant.grounding``): the candidates,
+    whether the model may also write its own text, and whether an optional parameter is
+    offered at all."""
+
+    kind: ValueKind
+    candidates: list[ValueOption]
+    free_text: bool
+    offer: bool
 
 
 class CallProvenance(TypedDict):
@@ -167,6 +190,8 @@ class State(TypedDict, total=False):
     pin: Pin | None
     preference: PreferenceView | None
     narrowed_to: str | None
+    offered_apis: list[str]
+    value_options: dict[str, dict[str, ParamOptions]]
     raw: str
     prompt_tokens: int
     prompt_tokens_last: int

@@ -40,6 +40,7 @@ class TurnResult(BaseModel):
     pin_reason: str | None = None
     preference: dict[str, Any] | None = None
     narrowed_to: str | None = None
+    offered_apis: list[str] = Field(default_factory=list)
     executions: list[dict[str, Any]] = Field(default_factory=list)
     consent_features: list[str] = Field(default_factory=list)
     raw: str = ""
@@ -126,6 +127,7 @@ def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
         "platform_support": values.get("platform_support", []),
         "pin_reason": _pin_reason(values),
         "preference": values.get("preference"), "narrowed_to": values.get("narrowed_to"),
+        "offered_apis": values.get("offered_apis") or [],
         "executions": values.get("executions", []), "raw": values.get("raw", ""),
         "prompt_tokens": values.get("prompt_tokens", 0),
         "token_count_method": values.get("token_count_method", ""),

@@ -108,8 +108,9 @@ class ToolIndex:
         return hits
 
     def best_scenario(self, request: str, *, k: int = 8) -> str:
-        """The scenario most of the top-``k`` APIs belong to (score-weighted vote)."""
+        """The scenario of the best-matching API among the top ``k`` (a sum of votes would
+        favour scenarios with more APIs, whatever the request says)."""
         votes: dict[str, float] = {}
         for hit in self.search(request, k=k, route=True):
-            votes[hit.scenario] = votes.get(hit.scenario, 0.0) + max(hit.score, 0.0)
+            votes[hit.scenario] = max(votes.get(hit.scenario, 0.0), hit.score)
         return max(votes, key=lambda s: votes[s])

@@ -101,7 +101,8 @@ def _with_gold_apis(
         return candidates
     order = {t["function"]["name"]: i for i, t in enumerate(tools)}
     extra: list[Candidate] = [
-        {"platform": tool_owner(t, platforms), "tool": dict(t), "effect": "read", "record": None}
+        {"platform": tool_owner(t, platforms), "tool": dict(t), "effect": "read", "record": None,
+         "intent": 0.0}
         for t in tools
         if _norm_api(t["function"]["name"]) in wanted and t["function"]["name"] not in present
     ]

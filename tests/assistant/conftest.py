@@ -94,7 +94,7 @@ def _takeout_apis(p: str) -> list[dict[str, Any]]:
                  "type": "object"}}}),
         _api(p, "orderFood", "Order a dish for delivery to an address.",
              {"dish": s, "quantity": {"type": "integer", "minimum": 1},
-              "delivery_address": s, "phone": s},
+              "delivery_address": s, "phone": s, "note": s},
              ["dish", "quantity", "delivery_address", "phone"],
              {"order_id": s, "status": s}, "create", "order"),
         _api(p, "trackDelivery", "Track the delivery of an order.", {"order_id": s},

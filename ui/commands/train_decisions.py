@@ -128,3 +128,78 @@ def router_command(
                   f"confident (p >= {report.weights.threshold:.2f}) on "
                   f"{report.dev_confident_share:.1%} at {report.dev_confident_accuracy:.1%}; "
                   f"wrote {target}")
+
+
+def _intent_examples(world_seed: int, scenarios: set[str]):  # type: ignore[no-untyped-def]
+    """Intent examples from one synthesized world's requests in ``scenarios``."""
+    from synth.world import build_catalog
+    from train.intent import IntentExample
+
+    catalog = build_catalog()
+    world = _world(world_seed)
+    out = []
+    for s in world.samples:
+        if s.scenario not in scenarios or len(s.calls) != 1:
+            continue
+        scenario = catalog[s.scenario]
+        platform = next(p for p in scenario.platforms if p.name == s.platform)
+        out.append(IntentExample(request=s.query,
+                                 tools=[a.openai_tool() for a in platform.apis],
+                                 platforms=[p.name for p in scenario.platforms],
+                                 gold=s.calls[0].name))
+    return out
+
+
+def intent_command(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Weights file (default: the shipped assistant/data/intent.npz).")] = None,
+    seeds: Annotated[str, typer.Option(
+        "--seeds", help="World seeds whose requests train the scorer.")] = "1,2",
+    dev_seed: Annotated[int, typer.Option(
+        "--dev-seed", help="World seed whose requests choose C.")] = 3,
+    dev_size: Annotated[int, typer.Option("--dev-size", min=100,
+                                          help="Dev requests drawn from that world.")] = 3000,
+) -> None:
+    """Train the intent scorer (which API of a platform a request asks for) on synthesized
+    requests of the training scenarios, in worlds of other seeds than the frozen benchmark's
+    (the unseen scenarios stay unseen), plus every catalog API as a request of its own; the
+    narrowing threshold is chosen on hand-written phrasings."""
+    import random
+
+    from assistant.intent import shipped_intent_path
+    from profiles.embeddings import CachedEmbedder, embed_texts
+    from synth.procedural import scenario_specs
+    from synth.world import build_catalog
+    from train.intent import api_examples, fit, load_phrasings
+
+    seed_list = _seeds(seeds)
+    if dev_seed in seed_list:
+        raise fail("--dev-seed must differ from the training seeds", code=2)
+    scenarios = {n for n, spec in scenario_specs().items() if not spec.unseen}
+    catalog = build_catalog()
+    train = [ex for s in seed_list for ex in _intent_examples(s, scenarios)]
+    dev = _intent_examples(dev_seed, scenarios)
+    random.Random(dev_seed).shuffle(dev)
+    extra = []
+    for name in sorted(scenarios):
+        names = [p.name for p in catalog[name].platforms]
+        for platform in catalog[name].platforms:
+            extra += api_examples([a.openai_tool() for a in platform.apis], names)
+
+    def tools_of(scenario: str, platform: str) -> tuple[list[dict], list[str]]:  # type: ignore[type-arg]
+        found = next(p for p in catalog[scenario].platforms if p.name == platform)
+        return ([a.openai_tool() for a in found.apis],
+                [p.name for p in catalog[scenario].platforms])
+
+    report = fit(train, dev[:dev_size], CachedEmbedder(embed_texts), extra=extra,
+                 phrasings=load_phrasings(tools_of), progress=_say)
+    target = out or shipped_intent_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    report.weights.save(target)
+    console.print(
+        f"intent scorer: top-1 {report.dev_top1:.3f} on {report.n_dev} synthesized dev "
+        f"requests (embedding similarity {report.dev_cosine_top1:.3f}); top-1 "
+        f"{report.phrasings_top1:.3f} on hand-written phrasings (embedding similarity "
+        f"{report.phrasings_cosine_top1:.3f}); threshold {report.weights.threshold:.2f} covers "
+        f"{report.coverage:.1%} of the phrasings at {report.precision:.1%}; C={report.c}; "
+        f"wrote {target}")
