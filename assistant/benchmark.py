@@ -20,6 +20,8 @@ giving those keys (eval's ``BenchSample``).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import ast
 import json
 from collections.abc import Callable, Mapping
@@ -99,6 +101,7 @@ def run_benchmark_sample(
     answer_grammar: bool = True,
     preference: PreferenceMode = DEFAULT_PREFERENCE,
     grounding: bool = True,
+    now: datetime | None = None,
 ) -> BenchmarkPrediction:
     """Run the graph on one sample and return the prediction.
 
@@ -113,6 +116,7 @@ def run_benchmark_sample(
                       prior_turns=0, interactive=False, count_tokens=count_tokens,
                       max_new_tokens=max_new_tokens, answer_grammar=answer_grammar,
                       preference=preference, grounding=grounding,
+                      now=(lambda: now) if now else datetime.now,
                       model_label="the benchmark model")
     state = graph.invoke({"request": str(data["query"])}, context=context)
     attempts = state.get("attempts", [])

@@ -36,7 +36,7 @@ FROM_PLACE = re.compile(r"\bfrom ([A-Z][\w'-]*(?: [A-Z][\w'-]*)*)")
 
 CONCEPTS: dict[str, frozenset[str]] = {
     "address": frozenset({"address", "addr", "location", "street", "residence", "shipping",
-                          "delivery", "deliver", "postal", "mailing"}),
+                          "delivery", "deliver", "postal", "mailing", "ship_to", "shipto"}),
     "phone": frozenset({"phone", "mobile", "cell", "tel", "telephone", "contact_number"}),
     "email": frozenset({"email", "mail", "e_mail"}),
     "name": frozenset({"name", "fullname"}),
@@ -48,13 +48,22 @@ CONCEPTS: dict[str, frozenset[str]] = {
 """Personal-data concepts and the words that name them in parameters and profile fields
 (``HomeLocation``, ``deliveryAddr``, ``shipping_address`` all reach *address*; a trip's
 ``origin`` is where the user lives)."""
-FIELD_WORDS: dict[str, frozenset[str]] = {"city": frozenset({"city", "town", "hometown"})}
+FIELD_WORDS: dict[str, frozenset[str]] = {"city": frozenset({"city", "town", "hometown"}),
+                                          "name": frozenset({"display", "displayname"})}
 """Extra words a profile *field* may use for a concept (a ``city`` field is the origin's
 source, while a ``city`` parameter is a place the request names)."""
 PERSON_WORDS = frozenset({"customer", "passenger", "guest", "driver", "traveler", "traveller",
                           "full", "first", "last", "user", "contact", "holder", "organizer",
-                          "booker", "client", "member", "account", "my", "your", "patient"})
+                          "booker", "client", "member", "account", "my", "your", "patient", "rider",
+                          "sender", "buyer", "owner", "applicant", "requester", "caller"})
 """Words that make a ``..._name`` parameter the user's own name (not ``product_name``)."""
+NOT_A_PERSON = frozenset({"user", "nick", "nickname", "login", "handle", "screen", "company",
+                          "business", "product", "event"})
+"""Field words that make a ``..._name`` field something other than the user's real name
+(``user_name`` is a login)."""
+HISTORY_ADDRESS = re.compile(r"\b\d{1,5} [A-Z][\w'-]*(?: [A-Z][\w'-]*)*"
+                             r"(?:, [A-Z][\w'-]*(?: [A-Z][\w'-]*)*)?")
+"""A street address written in an event ("delivered to 7 Spree Weg, Berlin")."""
 PLACE_WORDS: dict[str, frozenset[str]] = {
     "home": frozenset({"home", "house", "personal", "residence", "primary", "default"}),
     "work": frozenset({"work", "office", "business", "job", "company"}),
@@ -73,13 +82,17 @@ def concepts(name: str, field: bool = False) -> set[str]:
     """The personal-data concepts a parameter (or, with ``field``, a profile field) name refers
     to."""
     tokens = words(name)
-    joined = {"_".join(tokens), *tokens, *("_".join(p) for p in zip(tokens, tokens[1:],
-                                                                      strict=False))}
+    singular = [t[:-2] if t.endswith("sses") else t[:-1] if t.endswith("s") else t
+                for t in tokens]  # addresses -> address, phones -> phone
+    joined = {"_".join(tokens), *tokens, *singular,
+              *("_".join(p) for p in zip(tokens, tokens[1:], strict=False))}
     found = {c for c, names in CONCEPTS.items() if names & joined}
     if field:
         found |= {c for c, names in FIELD_WORDS.items() if names & joined}
     if "name" in found and not field and set(tokens) - {"name"} - PERSON_WORDS:
         found.discard("name")  # product_name, event_name: a thing, not the user
+    if "name" in found and field and set(tokens) & NOT_A_PERSON:
+        found.discard("name")
     if "address" in found and ({"email"} & found or "mail" in tokens and "e" in tokens):
         found.discard("address")
     return found
@@ -212,7 +225,7 @@ def param_kind(name: str, schema: Mapping[str, Any]) -> ValueKind:
         return "time"
     if tokens & {"id", "reference", "ref", "confirmation"} or name.lower().endswith("id"):
         return "id"
-    if concepts(name) and not tokens & OTHER_PEOPLE:
+    if (concepts(name) or concepts(description)) and not tokens & OTHER_PEOPLE:
         return "personal"
     return "text"
 
@@ -257,14 +270,17 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
         found = [_from_request(v, "in your request") for v in RECORD_ID.findall(request)]
         found += turn_values(turns, name) + history_values(RECORD_ID, history)
     elif kind == "personal":
+        wanted = concepts(name) or concepts(description)
         typed = {"email": EMAIL, "phone": PHONE, "city": FROM_PLACE}
-        pattern = next((typed[c] for c in concepts(name) if c in typed), None)
+        pattern = next((typed[c] for c in sorted(wanted) if c in typed), None)
         if pattern is not None:
             found = [_from_request(v.strip(), "in your request") for v in pattern.findall(request)]
         found += profile_candidates(name, description, request, basic_features)
         found += turn_values(turns, name)
-        if pattern is not None:
-            found += history_values(pattern, history)
+        remembered = pattern if pattern is not None else (
+            HISTORY_ADDRESS if "address" in wanted else None)
+        if remembered is not None and not any(o["source"]["kind"] == "profile" for o in found):
+            found += history_values(remembered, history)
     elif kind == "text":
         found = [_from_request(s, "from your request") for s in request_spans(request, platforms)]
         found += turn_values(turns, name)

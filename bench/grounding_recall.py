@@ -46,12 +46,12 @@ def _value_outcome(options: ParamOptions, accepted: list[Any]) -> str:
     return "unreachable"
 
 
-def measure(samples: list[dict[str, Any]], per_platform: int = 3) -> dict[str, Counter[str]]:
+def measure(samples: list[dict[str, Any]], now: datetime,
+            per_platform: int = 3) -> dict[str, Counter[str]]:
     embed = CachedEmbedder(embed_texts)
     threshold = intent.shipped_intent().threshold
     out: dict[str, Counter[str]] = {"api": Counter(), "values": Counter(), "kinds": Counter(),
                                     "extra": Counter()}
-    now = datetime.now()
     for sample in samples:
         inline = sample_to_inline(sample)
         found = inline_candidates(inline, str(sample["query"]), embed, per_platform)
@@ -87,9 +87,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="a PTBench data.json")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--now", type=datetime.fromisoformat, default=datetime.now(),
+                        help="ISO time relative dates are resolved against (default: now)")
     args = parser.parse_args()
     samples = json.loads(args.data.read_text(encoding="utf-8"))[: args.limit]
-    result = measure(samples)
+    result = measure(samples, args.now)
     n = result["api"]["samples"]
     print(f"| API ({n} samples) | share |\n|---|---|")
     for key, value in result["api"].items():

@@ -63,6 +63,8 @@ def run_bench(
         tools_per_platform=cfg.tools_per_platform,
         answer_grammar=cfg.answer_grammar if mode == "runtime" else False,
         preference=cfg.preference if mode == "runtime" else "off",
+        grounding=cfg.grounding if mode == "runtime" else False,
+        now=cfg.now if mode == "runtime" else None,
     )
     samples = select_samples(bench, limit)
     if predictor is None:

@@ -112,6 +112,10 @@ class ModeConfig(BaseModel):
     """Runtime mode: constrain answers to the candidates' grammar (assistant.answer_grammar)."""
     preference: str = "constrain"
     """Runtime mode: the preference model's role (off, hint, constrain)."""
+    grounding: bool = True
+    """Runtime mode: narrow to the intent scorer's API and offer code-found values only."""
+    now: str | None = None
+    """Runtime mode: the ISO time relative dates are resolved against (None: the clock)."""
 
 
 PredictorFactory = Callable[[ModeConfig, Benchmark], Predictor]

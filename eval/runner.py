@@ -59,12 +59,14 @@ class RunConfig(BaseModel):
     tools_per_platform: int | None = None
     answer_grammar: bool = True
     preference: str = "constrain"
+    grounding: bool = True
+    now: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The settings that change predictions: resuming with other values is refused."""
         return self.model_dump(include={"mode", "model", "ablate", "output_format", "history_k",
                                         "tools_per_platform", "answer_grammar",
-                                        "preference"})
+                                        "preference", "grounding", "now"})
 
 
 class PredictionRecord(BaseModel):

@@ -8,6 +8,8 @@ when the mode is used; if it is missing, the mode says so (:class:`ModeUnavailab
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,6 +37,8 @@ def runtime_options(config: ModeConfig) -> dict[str, Any]:
         "tools_per_platform": config.tools_per_platform,
         "answer_grammar": config.answer_grammar,
         "preference": config.preference,
+        "grounding": config.grounding,
+        "now": datetime.fromisoformat(config.now) if config.now else None,
     }
     if config.history_k is not None or config.tools_per_platform is not None:
         from profiles.embeddings import CachedEmbedder, embed_texts

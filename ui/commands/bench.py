@@ -5,11 +5,14 @@ Only option parsing and printing live here; the work is :func:`eval.bench.run_be
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.context import DEFAULT_HISTORY_K, DEFAULT_PREFERENCE, DEFAULT_TOOLS_PER_PLATFORM
@@ -76,6 +79,12 @@ def bench(
         DEFAULT_PREFERENCE, "--preference", help="Runtime mode: the preference model's role: "
         "off (the LLM alone), hint (scores in the prompt) or constrain (also narrows the "
         "answer to a confident top platform)."),
+    grounding: bool = typer.Option(
+        True, "--grounding/--no-grounding", help="Runtime mode: offer the model only the API "
+        "the intent scorer is sure of and the values code found for each parameter."),
+    now: str | None = typer.Option(
+        None, "--now", help="Runtime mode: the time relative dates (\"next Friday\") are "
+        "resolved against, ISO format, e.g. 2026-12-01T09:00 (default: the clock)."),
     grammar: bool | None = typer.Option(
         None, "--grammar/--no-grammar", help="Runtime mode: constrain answers to the "
         "candidates' grammar (default: PTOOL_ANSWER_GRAMMAR, on)."),
@@ -92,6 +101,13 @@ def bench(
         console.print(f"[red]--preference must be off, hint or constrain, not {preference!r}"
                       "[/red]")
         raise typer.Exit(2)
+    if now is not None:
+        try:
+            datetime.fromisoformat(now)
+        except ValueError:
+            console.print(f"[red]--now {escape(now)!r}: expected an ISO time such as "
+                          "2026-12-01T09:00[/red]")
+            raise typer.Exit(2) from None
     if output_format not in ("text", "json"):
         console.print(f"[red]--format must be text or json, not {output_format!r}[/red]")
         raise typer.Exit(2)
@@ -119,6 +135,8 @@ def bench(
                 tools_per_platform=None if paper_setting
                 else tools_per_platform or DEFAULT_TOOLS_PER_PLATFORM,
                 preference=preference,
+                grounding=grounding,
+                now=now,
                 answer_grammar=settings.answer_grammar if grammar is None else grammar,
             )
             result = run_bench(data, out, mode=mode.value, mode_config=cfg, limit=limit,
