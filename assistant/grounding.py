@@ -231,11 +231,17 @@ def param_kind(name: str, schema: Mapping[str, Any]) -> ValueKind:
 
 
 def _supplied_by_request(name: str, schema: Mapping[str, Any], request: str) -> bool:
-    """Whether the request mentions an optional parameter: its name's words or an enum value."""
+    """Whether the request supplies an optional parameter: one of its enum values as a word
+    ("by rating"), else its name's words (a number also needs a digit: "under 50")."""
+    text = request.lower()
+    if schema.get("enum"):
+        return any(re.search(rf"(?<!\w){re.escape(str(v).lower())}(?!\w)", text)
+                   for v in schema["enum"])
     said = {w[:5] for w in words(request)}
-    if any(w[:5] in said for w in words(name) if len(w) > 2):
-        return True
-    return any(str(v).lower() in request.lower() for v in schema.get("enum") or [])
+    named = any(w[:5] in said for w in words(name) if len(w) > 2)
+    if schema.get("type") in ("integer", "number"):
+        return named and re.search(r"\d", request) is not None
+    return named
 
 
 def _dedupe(options: Sequence[ValueOption]) -> list[ValueOption]:
