@@ -5,8 +5,10 @@ request or rambles until ``max_tokens`` (the untrained SmolLM2-135M did so on ev
 sample). Constrained decoding removes that failure class: the server may only emit text that this
 grammar accepts, so every answer parses, names one listed platform, calls only that platform's
 candidate APIs with their own parameter names, fills every required parameter and gives each
-value its schema type (enums, numbers, booleans). What stays the model's job is the part the
-benchmark measures: which platform, which API, which values.
+value its schema type (enums, numbers, booleans). With grounded options (``assistant.grounding``)
+it goes further: only the API the intent scorer is sure of, only the candidate values code found
+for a parameter (an exact copy of the profile's address, the request's date), and no optional
+parameter nothing supplies. What stays the model's job is choosing among what is offered.
 
 The grammar is the paper's text format, not JSON, so the prompt, the training targets and the
 parser all keep one format, and the answer stays short (fewer decoded tokens). It is EBNF in the

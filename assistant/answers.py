@@ -49,6 +49,14 @@ def event_action(name: str, arguments: dict[str, Any]) -> str:
     return f"{verb} ({', '.join(shown)})" if shown else verb
 
 
+def intent_question(descriptions: Sequence[str]) -> str:
+    """Ask what to do when the request could mean several actions and one of them would change
+    something (an order, a booking, a payment): a vague request asks, it does not act."""
+    listed = "; ".join(d.rstrip(". ") for d in descriptions)
+    return (f"What would you like me to do: {listed}? Reply in a few words and I will "
+            "continue.")
+
+
 def scenario_question(options: Sequence[str]) -> str:
     """Ask which kind of service a request is for when routing is unsure."""
     named = " or ".join(o.replace("_", " ") for o in options)

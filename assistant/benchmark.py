@@ -20,11 +20,10 @@ giving those keys (eval's ``BenchSample``).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import ast
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel

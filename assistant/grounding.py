@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from itertools import pairwise
+from typing import Any, Protocol
 
 from assistant import dates
 from assistant.intent import words
@@ -61,9 +62,31 @@ NOT_A_PERSON = frozenset({"user", "nick", "nickname", "login", "handle", "screen
                           "business", "product", "event"})
 """Field words that make a ``..._name`` field something other than the user's real name
 (``user_name`` is a login)."""
-HISTORY_ADDRESS = re.compile(r"\b\d{1,5} [A-Z][\w'-]*(?: [A-Z][\w'-]*)*"
-                             r"(?:, [A-Z][\w'-]*(?: [A-Z][\w'-]*)*)?")
-"""A street address written in an event ("delivered to 7 Spree Weg, Berlin")."""
+STREET_WORDS = frozenset({
+    "st", "street", "ave", "avenue", "rd", "road", "blvd", "boulevard", "lane", "ln", "dr",
+    "drive", "way", "weg", "pl", "place", "ct", "court", "sq", "square", "gasse", "strasse",
+    "straße", "rua", "calle", "via", "avenida", "allee", "platz"
+})
+_ADDRESS_LIKE = re.compile(r"\b\d{1,5}(?: [A-Z][\w'.-]*)+(?:, [A-Z][\w'-]*(?: [A-Z][\w'-]*)*)?")
+
+
+class Finder(Protocol):
+    """What the typed value patterns share (a compiled regex, or a filtered one)."""
+
+    def findall(self, text: str, /) -> list[Any]: ...
+
+
+class _StreetAddress:
+    """Finds street addresses in a request or an event ("delivered to 7 Spree Weg, Berlin"): a
+    house number and capitalised words, one of them a street word ("2 Pinot Noir" is not one).
+    Has the ``findall`` of a compiled pattern, so it sits with the typed patterns."""
+
+    def findall(self, text: str, /) -> list[Any]:
+        return [m for m in _ADDRESS_LIKE.findall(text)
+                if {w.lower().rstrip(".") for w in m.split(",")[0].split()[1:]} & STREET_WORDS]
+
+
+STREET_ADDRESS = _StreetAddress()
 PLACE_WORDS: dict[str, frozenset[str]] = {
     "home": frozenset({"home", "house", "personal", "residence", "primary", "default"}),
     "work": frozenset({"work", "office", "business", "job", "company"}),
@@ -72,9 +95,12 @@ PLACE_WORDS: dict[str, frozenset[str]] = {
 OTHER_PEOPLE = frozenset({"recipient", "payee", "friend", "to", "receiver", "beneficiary",
                           "attendee", "invitee"})
 """Parameter words that name someone other than the user: never filled from the profile."""
-SPAN_EDGES = frozenset(
-    "please pls plz thx ty thanks hi hey hello yo ok okay so can could would will me my i you "
-    "to for of and or with on at in by from is are be get want need just".split())
+SPAN_EDGES = frozenset({
+    "please", "pls", "plz", "thx", "ty", "thanks", "hi", "hey", "hello", "yo", "ok", "okay",
+    "so", "can", "could", "would", "will", "me", "my", "i", "you", "to", "for", "of", "and",
+    "or", "with", "on", "at", "in", "by", "from", "is", "are", "be", "get", "want", "need",
+    "just"
+})
 """Words a value never starts or ends with (politeness, pronouns, prepositions)."""
 
 
@@ -85,7 +111,7 @@ def concepts(name: str, field: bool = False) -> set[str]:
     singular = [t[:-2] if t.endswith("sses") else t[:-1] if t.endswith("s") else t
                 for t in tokens]  # addresses -> address, phones -> phone
     joined = {"_".join(tokens), *tokens, *singular,
-              *("_".join(p) for p in zip(tokens, tokens[1:], strict=False))}
+              *("_".join(p) for p in pairwise(tokens))}
     found = {c for c, names in CONCEPTS.items() if names & joined}
     if field:
         found |= {c for c, names in FIELD_WORDS.items() if names & joined}
@@ -93,7 +119,7 @@ def concepts(name: str, field: bool = False) -> set[str]:
         found.discard("name")  # product_name, event_name: a thing, not the user
     if "name" in found and field and set(tokens) & NOT_A_PERSON:
         found.discard("name")
-    if "address" in found and ({"email"} & found or "mail" in tokens and "e" in tokens):
+    if "address" in found and ({"email"} & found or ("mail" in tokens and "e" in tokens)):
         found.discard("address")
     return found
 
@@ -176,7 +202,7 @@ def _from_request(value: str, detail: str) -> ValueOption:
     return {"value": value, "source": {"kind": "request", "detail": detail, "event_id": None}}
 
 
-def history_values(pattern: re.Pattern[str], history: Sequence[Event]) -> list[ValueOption]:
+def history_values(pattern: Finder, history: Sequence[Event]) -> list[ValueOption]:
     """Values matching ``pattern`` in the user's events (most recent first)."""
     out: list[ValueOption] = []
     for event in reversed(history):
@@ -277,25 +303,20 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
         found += turn_values(turns, name) + history_values(RECORD_ID, history)
     elif kind == "personal":
         wanted = concepts(name) or concepts(description)
-        typed = {"email": EMAIL, "phone": PHONE, "city": FROM_PLACE}
+        typed: dict[str, Finder] = {"email": EMAIL, "phone": PHONE, "city": FROM_PLACE,
+                                    "address": STREET_ADDRESS}
         pattern = next((typed[c] for c in sorted(wanted) if c in typed), None)
         if pattern is not None:
             found = [_from_request(v.strip(), "in your request") for v in pattern.findall(request)]
         found += profile_candidates(name, description, request, basic_features)
         found += turn_values(turns, name)
-        remembered = pattern if pattern is not None else (
-            HISTORY_ADDRESS if "address" in wanted else None)
-        if remembered is not None and not any(o["source"]["kind"] == "profile" for o in found):
-            found += history_values(remembered, history)
+        if pattern is not None and not any(o["source"]["kind"] == "profile" for o in found):
+            found += history_values(pattern, history)
     elif kind == "text":
         found = [_from_request(s, "from your request") for s in request_spans(request, platforms)]
         found += turn_values(turns, name)
     found = _dedupe(found)
-    if kind == "text":
-        limit = MAX_SPANS
-    else:
-        limit = MAX_CANDIDATES
-    found = found[:limit]
+    found = found[:MAX_SPANS if kind == "text" else MAX_CANDIDATES]
     if kind == "other":
         offer = required or _supplied_by_request(name, schema, request)
         return {"kind": kind, "candidates": [], "free_text": True, "offer": offer}

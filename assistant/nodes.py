@@ -1,7 +1,8 @@
 """The graph's nodes (plain typed functions returning partial state updates) and its routers.
 
-Why this split of work: retrieval and validation are code and deterministic; the model is asked
-one thing only -- platform and calls -- so a turn costs one model call (two with a repair) and
+Why this split of work: retrieval, the decision models (platform preference, intent), the
+candidate values and validation are code and deterministic; the model is asked one thing only --
+platform and calls, among what is offered -- so a turn costs one model call (two with a repair) and
 everything shown to the user about *why* is computed from data (``provenance.py``). Benchmark
 mode runs the same nodes: only ``Context.source`` differs (``assistant.sources``), and the
 router ends a benchmark turn after validation, so nothing is executed.
@@ -32,7 +33,16 @@ from assistant.provenance import (
     sensitive_fields_sent,
     source_of,
 )
-from assistant.state import Attempt, CallCheck, CallProvenance, State, ToolCall, Turn
+from assistant.sources import CHANGES_STATE
+from assistant.state import (
+    Attempt,
+    CallCheck,
+    CallProvenance,
+    Candidate,
+    State,
+    ToolCall,
+    Turn,
+)
 from profiles.models import SENSITIVE_FEATURES
 from toolcatalog.checks import check_call
 
@@ -116,6 +126,23 @@ def _required(tool: dict[str, Any]) -> list[str]:
     return list((function.get("parameters") or {}).get("required") or [])
 
 
+def _vague_effect(candidates: list[Candidate], offered: list[str]) -> list[str]:
+    """When the intent scorer sees no API clearly meant (:data:`intent.VAGUE_BELOW`) and the
+    likeliest one would change something, what the likeliest few APIs do (to ask which is
+    meant); empty otherwise."""
+    ranked = sorted((c for c in candidates if c["tool"]["function"]["name"] in offered),
+                    key=lambda c: -c["intent"])
+    if (not ranked or ranked[0]["intent"] >= intent.VAGUE_BELOW
+            or ranked[0]["effect"] not in CHANGES_STATE):
+        return []
+    seen: list[str] = []
+    for c in ranked:
+        text = str(c["tool"]["function"].get("description", "")).split(" (")[0]
+        if text and text not in seen:
+            seen.append(text)
+    return seen[:3]
+
+
 def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Which APIs the answer may call (on each allowed platform, the one the intent scorer is
     sure of, else every candidate) and the candidate values of their parameters, found by code
@@ -144,7 +171,10 @@ def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                            platforms=names)
                for name in offered}
     update: dict[str, Any] = {"offered_apis": offered, "value_options": options}
-    if ctx.interactive and state["mode"] == "store" and offered:
+    vague = _vague_effect(candidates, offered)
+    if ctx.interactive and state["mode"] == "store" and vague:
+        update["clarify_question"] = answers.intent_question(vague)
+    elif ctx.interactive and state["mode"] == "store" and offered:
         missing = [grounding.missing_values(options[name], _required(tools[name]))
                    for name in offered]
         if all(missing):  # every callable API lacks a value nothing supplies

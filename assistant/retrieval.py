@@ -22,7 +22,7 @@ from assistant.state import Candidate, Event, InlineSample, PlatformInfo, Turn
 from profiles import crud
 from profiles.history_index import HistoryIndex, document_text
 from toolcatalog.models import ApiSpec, Catalog, Effect, FunctionSpec, Platform
-from toolcatalog.retrieval import Embedder, ToolIndex, api_text
+from toolcatalog.retrieval import Embedder, ToolIndex
 
 
 def retrieval_text(request: str, last_turn: Turn | None) -> str:

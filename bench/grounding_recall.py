@@ -12,7 +12,8 @@ right), with the runtime's defaults (3 APIs per platform ranked by the intent sc
 This is the ceiling the language model works under, and a fast check of the candidate
 extractor and the profile matcher (seconds per hundred samples).
 
-Run: ``python bench/grounding_recall.py --data eval/data/ptbench_synth/test_untrained_user/data.json``
+Run: ``python bench/grounding_recall.py --data DATA.json`` (e.g. the frozen benchmark's
+``eval/data/ptbench_synth/test_untrained_user/data.json``).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def measure(samples: list[dict[str, Any]], now: datetime,
         out["api"]["samples"] += 1
         out["api"]["answer API among candidates"] += set(gold) <= {n for n, _ in mine}
         out["api"]["narrowed to one API"] += len(offered) == 1
-        out["api"]["narrowed to the answer's API"] += len(offered) == 1 and set(offered) == set(gold)
+        out["api"]["narrowed to the answer's API"] += (len(offered) == 1
+                                                       and set(offered) == set(gold))
         tools = {t["function"]["name"]: t for t in inline["tools"]}
         history = scope_events(inline["history"], [p["name"] for p in inline["platforms"]])
         for name, args in gold.items():

@@ -4,15 +4,13 @@ The runtime shows the model the best ``k`` APIs of every platform (``tools_per_p
 default), and only those can be called. When retrieval drops a gold API, the sample is lost
 whatever the model does, so this recall caps the "tool name" and "overall" metrics.
 
-Two paths are measured, each with the runtime's API text (``toolcatalog.retrieval.api_text``:
-name words and description) and with a richer text for comparison (the same plus the parameter
-names; for the catalog also the scenario and platform description):
+Two rankings are compared: the runtime's (the intent scorer, ``assistant.intent``) and plain
+embedding similarity of the request to each API's name and description, on
 
-* inline: ``assistant.retrieval.inline_candidates`` on benchmark-format samples: training records
-  (``ptool synth train`` output, the data the text was chosen on) and the frozen benchmark's splits
-  (reported, not tuned on);
-* store: ``ToolIndex`` over the catalog, as ``ptool chat`` uses it: scenario routing accuracy and
-  recall within the gold scenario, on the training records.
+* inline candidates (``assistant.retrieval.inline_candidates``) of benchmark-format samples:
+  training records (``ptool synth train`` output) and the frozen benchmark's splits (reported,
+  not tuned on);
+* the catalog as ``ptool chat`` uses it: recall within the gold scenario, on training records.
 
 Run: ``python bench/tool_recall.py`` (~5 minutes on 2 cores; embeddings are cached per text).
 """
@@ -23,80 +21,63 @@ import argparse
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import assistant.retrieval as inline_retrieval
-import toolcatalog.retrieval as store_retrieval
 from assistant.benchmark import sample_to_inline
+from assistant.intent import tool_name_and_description
 from eval.dataset import load_benchmark
 from toolcatalog.loader import load_catalog
-from toolcatalog.retrieval import Embedder, ToolIndex
+from toolcatalog.retrieval import Embedder, ToolIndex, api_text
 from train.dataset import _InlineTools
 
 KS = (2, 3, 4, 5)
 
 
-def _old_inline_text(tool: Mapping[str, Any]) -> str:
-    """The session-5 inline text: name words, description and parameter names."""
-    function = tool.get("function", tool)
-    params = ", ".join(function.get("parameters", {}).get("properties", {}))
-    text = inline_retrieval.api_text(str(function.get("name", "")),  # never patched
-                                     str(function.get("description", "")))
-    return f"{text} Parameters: {params}"
+def _by_similarity(sample: Mapping[str, Any], embed: Embedder, k: int) -> set[str]:
+    """The gold-free baseline: the ``k`` APIs per platform most similar to the request."""
+    inline = sample_to_inline(sample)
+    names = [p["name"] for p in inline["platforms"]]
+    tools = inline["tools"]
+    vectors = embed([str(sample["query"]),
+                     *(api_text(*tool_name_and_description(t)) for t in tools)])
+    order = np.argsort(-(vectors[1:] @ vectors[0]))
+    owners = [inline_retrieval.tool_owner(tools[i], names) for i in order]
+    keep = inline_retrieval.best_per_platform(owners, k)
+    return {tools[order[j]]["function"]["name"] for j in keep}
 
 
-@contextmanager
-def old_texts(enabled: bool) -> Iterator[None]:
-    """Swap in the earlier ranking texts (this script's comparison row only)."""
-    if not enabled:
-        yield
-        return
-    catalog = load_catalog()
-    documents = {a.name: store_retrieval.api_document(s, p, a) for s, p, a in catalog.iter_apis()}
-
-    def document_text(name: str, description: str) -> str:  # rank by the routing document
-        return documents[name]
-
-    saved = inline_retrieval._tool_text, store_retrieval.api_text
-    inline_retrieval._tool_text = _old_inline_text
-    store_retrieval.api_text = document_text
-    try:
-        yield
-    finally:
-        inline_retrieval._tool_text, store_retrieval.api_text = saved
-
-
-def inline_recall(samples: Sequence[Mapping[str, Any]], embed: Embedder) -> dict[int, float]:
+def inline_recall(samples: Sequence[Mapping[str, Any]], embed: Embedder,
+                  scorer: bool) -> dict[int, float]:
     """Share of samples whose gold APIs are all among the candidates, per ``k``."""
     hits: Counter[int] = Counter()
     for sample in samples:
         inline = sample_to_inline(sample)
         for k in KS:
-            found = inline_retrieval.inline_candidates(inline, str(sample["query"]), embed, k)
-            names = {c["tool"]["function"]["name"] for c in found["candidates"]}
+            if scorer:
+                found = inline_retrieval.inline_candidates(inline, str(sample["query"]), embed, k)
+                names = {c["tool"]["function"]["name"] for c in found["candidates"]}
+            else:
+                names = _by_similarity(sample, embed, k)
             hits[k] += set(sample["gold"]) <= names
     return {k: 100 * hits[k] / max(len(samples), 1) for k in KS}
 
 
-def store_recall(records: Sequence[Mapping[str, Any]], embed: Embedder) -> dict[str, float]:
-    """Scenario routing accuracy and recall at 3 per platform within the gold scenario."""
-    index = ToolIndex(load_catalog(), embed)
-    routed = kept = 0
+def store_recall(records: Sequence[Mapping[str, Any]], embed: Embedder) -> float:
+    """Recall at 3 per platform within the gold scenario, as ``ptool chat`` ranks the catalog."""
+    catalog = load_catalog()
+    index = ToolIndex(catalog, embed)
+    kept = 0
     for record in records:
-        query = str(record["query"])
-        routed += index.best_scenario(query) == record["scenario"]
-        counts: Counter[str] = Counter()
-        names: set[str] = set()
-        for hit in index.search(query, k=10_000, scenario=record["scenario"]):
-            if counts[hit.platform] < 3:
-                counts[hit.platform] += 1
-                names.add(hit.api.name)
-        kept += set(record["gold"]) <= names
-    n = max(len(records), 1)
-    return {"scenario": 100 * routed / n, "recall@3": 100 * kept / n}
+        found = inline_retrieval.store_candidates(catalog, index, str(record["query"]), 3, None,
+                                                  str(record["scenario"]))
+        kept += set(record["gold"]) <= {c["tool"]["function"]["name"]
+                                        for c in found["candidates"]}
+    return 100 * kept / max(len(records), 1)
 
 
 def training_samples(path: Path, n: int, seed: int) -> list[dict[str, Any]]:
@@ -137,21 +118,15 @@ def main() -> None:
     sources += [(f"{split} ({len(s)})", s) for split, s in benchmark_samples(args.bench).items()]
     print(f"Command: python bench/tool_recall.py --n {args.n} --seed {args.seed}\n")
     print("Inline candidates: gold APIs all kept, % (k = APIs kept per platform)\n")
-    print("| samples | API text | " + " | ".join(f"k={k}" for k in KS) + " |")
+    print("| samples | ranking | " + " | ".join(f"k={k}" for k in KS) + " |")
     print("|---|---|" + "---|" * len(KS))
     for label, samples in sources:
-        for old in (True, False):
-            with old_texts(old):
-                recall = inline_recall(samples, embed)
-            name = "with parameters (before)" if old else "name + description (now)"
+        for scorer in (False, True):
+            recall = inline_recall(samples, embed, scorer)
+            name = "intent scorer (runtime)" if scorer else "embedding similarity"
             print(f"| {label} | {name} | " + " | ".join(f"{recall[k]:.1f}" for k in KS) + " |")
-    print("\nCatalog (ptool chat), training records: scenario routing and recall at k=3, %\n")
-    print("| API ranking text | scenario routed | gold APIs kept |\n|---|---|---|")
-    for old in (True, False):
-        with old_texts(old):
-            result = store_recall(train, embed)
-        name = "routing document (before)" if old else "name + description (now)"
-        print(f"| {name} | {result['scenario']:.1f} | {result['recall@3']:.1f} |")
+    print("\nCatalog (ptool chat), training records: gold APIs kept at k=3, "
+          f"{store_recall(train, embed):.1f} %")
 
 
 if __name__ == "__main__":

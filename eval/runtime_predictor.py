@@ -8,10 +8,9 @@ when the mode is used; if it is missing, the mode says so (:class:`ModeUnavailab
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel

@@ -3,13 +3,12 @@
 Each record gives a request, its platform and the API the answer calls; the pairs are the
 request with every API of that platform (one positive, the rest negatives). A share of the
 requests lose a random content word, so the scorer does not hang on one phrase of the
-generator. Every API of the catalog is also a request of its own (:func:`api_examples`), since the generator
-asks for a few intents per platform only. The regularisation strength is chosen on requests of a
-world of another seed only to break ties: the strength and the narrowing threshold are chosen on
-hand-written phrasings (``train/data/intent_phrasings.json``), because on synthesized requests
-the scorer is right ~99 % of the time at any setting, which says nothing about other people's
-words. The frozen benchmark is never
-read here.
+generator. Every API of the catalog is also a request of its own (:func:`api_examples`), since
+the generator asks for a few intents per platform only. The regularisation strength and the
+narrowing threshold are chosen on hand-written phrasings (``train/data/intent_phrasings.json``;
+requests of a world of another seed only break ties), because on synthesized requests the scorer
+is right ~99 % of the time at any setting, which says nothing about other people's words. The
+frozen benchmark is never read here.
 """
 
 from __future__ import annotations

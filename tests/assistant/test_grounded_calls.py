@@ -58,7 +58,7 @@ def test_an_optional_parameter_nobody_supplied_is_refused(world: World,
 
 def test_a_note_the_request_asks_for_is_offered(world: World, graph: AssistantGraph) -> None:
     noted = order_call("FastFood")[:-2] + ", note='ring twice')]"
-    model, context = _context(world, noted)
+    _, context = _context(world, noted)
     result = run_turn(graph, context=context, user="alice",
                       request="order me a hamburger, with a note: ring twice")
     assert result.status == "done" and result.executions[0]["arguments"]["note"] == "ring twice"

@@ -81,14 +81,14 @@ def test_invalid_after_repair_executes_nothing(world: World, graph: AssistantGra
 
 def test_clarify_when_value_is_in_neither_request_nor_profile(world: World,
                                                              graph: AssistantGraph) -> None:
-    # carol has no address and no phone: an invented address must not be sent
-    invented = order_call("FastFood", address="1 Main St", phone="555-0000")
-    model = fake(invented)
+    # carol has no address and no phone: nothing to offer, so she is asked before any model
+    # call (an invented address cannot be sent)
+    model = fake()
     context = world.context(model)
     first = run_turn(graph, context=context, user="carol", request="order me a veggie burger")
     assert first.status == "clarify"
     assert "delivery address" in first.answer and "phone" in first.answer
-    assert first.executions == [] and _records(world, "u-carol") == []
+    assert first.executions == [] and _records(world, "u-carol") == [] and model.seen == []
     # the reply completes the pending request
     model.replies.append(order_call("FastFood", dish="veggie burger", address="5 Elm Street",
                                     phone="555-0100"))

@@ -6,7 +6,6 @@ Only option parsing and printing live here; the work is :func:`eval.bench.run_be
 from __future__ import annotations
 
 from datetime import datetime
-
 from enum import StrEnum
 from pathlib import Path
 

@@ -7,7 +7,7 @@ is in ``train/preference.py`` and ``train/routing.py``, the weights go to ``assi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -186,7 +186,7 @@ def intent_command(
         for platform in catalog[name].platforms:
             extra += api_examples([a.openai_tool() for a in platform.apis], names)
 
-    def tools_of(scenario: str, platform: str) -> tuple[list[dict], list[str]]:  # type: ignore[type-arg]
+    def tools_of(scenario: str, platform: str) -> tuple[list[dict[str, Any]], list[str]]:
         found = next(p for p in catalog[scenario].platforms if p.name == platform)
         return ([a.openai_tool() for a in found.apis],
                 [p.name for p in catalog[scenario].platforms])
