@@ -137,7 +137,7 @@ def _vague_effect(candidates: list[Candidate], offered: list[str]) -> list[str]:
         return []
     seen: list[str] = []
     for c in ranked:
-        text = str(c["tool"]["function"].get("description", "")).split(" (")[0]
+        text = str(c["tool"]["function"].get("description", "")).split(" (")[0].rstrip(". ")
         if text and text not in seen:
             seen.append(text)
     return seen[:3]

@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 
 from assistant.graph import AssistantGraph
 from assistant.intent import shipped_intent
+from assistant.nodes import _vague_effect
+from assistant.state import Candidate
 from assistant.turns import run_turn
 from tests.assistant.conftest import ALICE, World, fake, order_call
 from toolcatalog.state import ApiRecord
@@ -116,3 +118,20 @@ def test_a_required_personal_value_nobody_has_is_asked_for(world: World,
     assert result.status == "clarify"
     assert "phone" in result.answer and "delivery address" in result.answer
     assert model.seen == [] and _records(world) == []
+
+
+def _candidate(name: str, effect: str, score: float) -> Candidate:
+    return {"platform": "Bank", "tool": {"type": "function", "function": {
+        "name": name, "description": f"{name.split('_')[1]} something. (Bank)"}},
+        "effect": effect, "record": None, "intent": score}
+
+
+def test_a_vague_request_that_would_change_something_asks() -> None:
+    vague = [_candidate("Bank_payBill", "create", 0.01), _candidate("Bank_balance", "read", 0.0)]
+    names = ["Bank_payBill", "Bank_balance"]
+    assert _vague_effect(vague, names) == ["payBill something", "balance something"]
+    read_first = [_candidate("Bank_balance", "read", 0.02),
+                  _candidate("Bank_payBill", "create", 0.0)]
+    assert _vague_effect(read_first, names) == []  # a lookup may go ahead
+    sure = [_candidate("Bank_payBill", "create", 0.6)]
+    assert _vague_effect(sure, ["Bank_payBill"]) == []
