@@ -92,7 +92,7 @@ PLACE_WORDS: dict[str, frozenset[str]] = {
     "work": frozenset({"work", "office", "business", "job", "company"}),
 }
 """Which of several addresses (or phones, emails) a request means."""
-OTHER_PEOPLE = frozenset({"recipient", "payee", "friend", "to", "receiver", "beneficiary",
+OTHER_PEOPLE = frozenset({"recipient", "payee", "friend", "receiver", "beneficiary",
                           "attendee", "invitee"})
 """Parameter words that name someone other than the user: never filled from the profile."""
 SPAN_EDGES = frozenset({
@@ -124,6 +124,11 @@ def concepts(name: str, field: bool = False) -> set[str]:
     return found
 
 
+def _someone_else(param: str) -> bool:
+    """A parameter naming another person (``recipient_name``, ``payee``, a bare ``to``)."""
+    return bool(set(words(param)) & OTHER_PEOPLE) or param.lower() == "to"
+
+
 def flatten_profile(profile: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """``(path, value)`` for every scalar of a (possibly nested) profile: ``contact.phone``."""
     out: list[tuple[str, str]] = []
@@ -153,7 +158,7 @@ def profile_candidates(param: str, description: str, request: str,
     """Profile values whose field means what the parameter means, best first: same concept,
     then the address (phone, email) the request points at ("to work"), home before others."""
     wanted = concepts(param) or concepts(description)
-    if not wanted or set(words(param)) & OTHER_PEOPLE:
+    if not wanted or _someone_else(param):
         return []
     place = _place(param) or _request_place(request)
     scored: list[tuple[float, str, str]] = []
@@ -251,7 +256,7 @@ def param_kind(name: str, schema: Mapping[str, Any]) -> ValueKind:
         return "time"
     if tokens & {"id", "reference", "ref", "confirmation"} or name.lower().endswith("id"):
         return "id"
-    if (concepts(name) or concepts(description)) and not tokens & OTHER_PEOPLE:
+    if (concepts(name) or concepts(description)) and not _someone_else(name):
         return "personal"
     return "text"
 

@@ -126,3 +126,11 @@ def test_missing_required_personal_values_are_asked_for() -> None:
     options = ground_call(tool, request="help me with banking", basic_features={},
                           history=[], turns=[], now=NOW)
     assert missing_values(options, ["account_id", "phone"]) == ["account_id", "phone"]
+
+
+def test_ship_to_is_an_address_and_a_bare_to_is_someone_else() -> None:
+    schema = {"type": "string", "description": "street address for delivery"}
+    assert param_kind("shipTo", schema) == "personal"
+    assert _values(profile_candidates("shipTo", "", "send it", ODD_PROFILE))[0] == (
+        "5 Elm St, Springfield")
+    assert param_kind("to", {"type": "string"}) == "text"
