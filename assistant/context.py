@@ -16,7 +16,6 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.intent import IntentWeights
 from assistant.preference import PreferenceWeights
 from assistant.sources import DataSource, StoreSource
 
@@ -54,8 +53,9 @@ class Context:
     model) set up the platform preference model. ``grounding`` offers the model only the APIs
     the intent scorer is sure of and, for each parameter, the candidate values code found
     (``assistant.grounding``); off, the grammar allows any API of the candidates and any value
-    of the schema's type. ``now`` is the clock relative dates are resolved against (tests fix
-    it).
+    of the schema's type. ``intent_threshold`` (``None``: the shipped scorer's) is the
+    probability above which only the scorer's API is offered. ``now`` is the clock relative
+    dates are resolved against (tests fix it).
     """
 
     chat_model: BaseChatModel
@@ -73,7 +73,7 @@ class Context:
     preference: PreferenceMode = DEFAULT_PREFERENCE
     preference_weights: PreferenceWeights | None = None
     grounding: bool = True
-    intent_weights: IntentWeights | None = None
+    intent_threshold: float | None = None
     now: Callable[[], datetime] = datetime.now
 
     def store(self) -> StoreSource:

@@ -153,7 +153,8 @@ def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not ctx.grounding:
         return {"offered_apis": [c["tool"]["function"]["name"] for c in candidates],
                 "value_options": {}}
-    threshold = (ctx.intent_weights or intent.shipped_intent()).threshold
+    threshold = (intent.shipped_intent().threshold if ctx.intent_threshold is None
+                 else ctx.intent_threshold)
     offered: list[str] = []
     for platform in _allowed_platforms(state):
         mine = [(c["tool"]["function"]["name"], c["intent"]) for c in candidates

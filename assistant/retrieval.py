@@ -48,11 +48,10 @@ def store_candidates(
     owned = [(p.name, api) for p in scenario.platforms for api in p.apis]
     scores = intent.score_tools(text, [api.openai_tool() for _, api in owned], names,
                                 tool_index.embed)
-    order = sorted(range(len(owned)), key=lambda i: -scores[i])
     taken: dict[str, list[tuple[ApiSpec, float]]] = {name: [] for name in names}
-    for j in best_per_platform([owned[i][0] for i in order], per_platform):
-        name, api = owned[order[j]]
-        taken[name].append((api, scores[order[j]]))
+    for i in ranked_per_platform([name for name, _ in owned], scores, per_platform):
+        name, api = owned[i]
+        taken[name].append((api, scores[i]))
     platforms: list[PlatformInfo] = [{"name": p.name, "profile": dict(p.profile)}
                                      for p in scenario.platforms]
     for plat, api in _previous_apis(catalog, last_turn):
@@ -79,6 +78,14 @@ def best_per_platform(owners: Sequence[str | None], per_platform: int | None) ->
             counts[owner] = counts.get(owner, 0) + 1
             keep.append(i)
     return keep
+
+
+def ranked_per_platform(owners: Sequence[str | None], scores: Sequence[float],
+                        per_platform: int | None) -> list[int]:
+    """Positions of the best-scored items, the first ``per_platform`` of every owner, best
+    first: how both sources pick candidate APIs from the intent scorer's probabilities."""
+    order = sorted(range(len(owners)), key=lambda i: -scores[i])
+    return [order[j] for j in best_per_platform([owners[i] for i in order], per_platform)]
 
 
 def _previous_apis(catalog: Catalog, last_turn: Turn | None) -> list[tuple[Platform, ApiSpec]]:
@@ -171,9 +178,7 @@ def inline_candidates(sample: InlineSample, request: str, embed: Embedder | None
     scores = [0.0] * len(owned)
     if per_platform is not None and embed is not None:
         scores = intent.score_tools(request, [t for _, t in owned], names, embed)
-        order = sorted(range(len(owned)), key=lambda i: -scores[i])
-        keep = sorted(order[j] for j in best_per_platform([owned[i][0] for i in order],
-                                                          per_platform))
+        keep = sorted(ranked_per_platform([o for o, _ in owned], scores, per_platform))
         owned, scores = [owned[i] for i in keep], [scores[i] for i in keep]
     candidates: list[Candidate] = [{"platform": owner, "tool": dict(tool), "effect": "read",
                                     "record": None, "intent": score}

@@ -130,12 +130,10 @@ def router_command(
                   f"wrote {target}")
 
 
-def _intent_examples(world_seed: int, scenarios: set[str]):  # type: ignore[no-untyped-def]
+def _intent_examples(world_seed: int, scenarios: set[str], catalog):  # type: ignore[no-untyped-def]
     """Intent examples from one synthesized world's requests in ``scenarios``."""
-    from synth.world import build_catalog
     from train.intent import IntentExample
 
-    catalog = build_catalog()
     world = _world(world_seed)
     out = []
     for s in world.samples:
@@ -177,8 +175,8 @@ def intent_command(
         raise fail("--dev-seed must differ from the training seeds", code=2)
     scenarios = {n for n, spec in scenario_specs().items() if not spec.unseen}
     catalog = build_catalog()
-    train = [ex for s in seed_list for ex in _intent_examples(s, scenarios)]
-    dev = _intent_examples(dev_seed, scenarios)
+    train = [ex for s in seed_list for ex in _intent_examples(s, scenarios, catalog)]
+    dev = _intent_examples(dev_seed, scenarios, catalog)
     random.Random(dev_seed).shuffle(dev)
     extra = []
     for name in sorted(scenarios):
