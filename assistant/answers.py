@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.provenance import profile_fields_for
-from assistant.state import CallProvenance, Event, Execution, PlatformInfo, PreferenceView
+from assistant.state import (
+    CallProvenance,
+    Confirmation,
+    Event,
+    Execution,
+    PlatformInfo,
+    PreferenceView,
+)
 
 _NICE = {"home_address": "home address", "work_address": "work address",
          "payment_method": "payment method", "passport_number": "passport number"}
@@ -34,10 +41,23 @@ def clarify_question(params: Sequence[str], platform: str | None) -> str:
             "Reply with the value and I will continue.")
 
 
-def consent_question(platform: str, features: Sequence[str]) -> str:
-    fields = ", ".join(nice_field(f) for f in features)
-    return (f"You have never used {platform}. Send your {fields} to {platform} to complete this? "
-            "(yes/no)")
+def confirm_question(confirmation: Confirmation) -> str:
+    """The exact calls, where each value came from, and why the assistant asks first."""
+    platform = confirmation["platform"]
+    lines = [f"Before I do this on {platform}, please confirm:"]
+    for call in confirmation["calls"]:
+        lines.append(f"{call['name']} ({call['effect']}):")
+        lines.extend(_values([{"name": call["name"], "arguments": call["sources"]}],
+                             [{"arguments": call["arguments"]}]))
+    if confirmation["untrusted"]:
+        named = ", ".join(u.split(".", 1)[-1].replace("_", " ") for u in confirmation["untrusted"])
+        lines.append(f"Careful: the {named} came from your history or a platform's answer, "
+                     "not from you.")
+    if confirmation["features"]:
+        fields = ", ".join(nice_field(f) for f in confirmation["features"])
+        lines.append(f"You have never used {platform}; this sends it your {fields}.")
+    lines.append("Go ahead? (yes/no)")
+    return "\n".join(lines)
 
 
 def event_action(name: str, arguments: dict[str, Any]) -> str:

@@ -55,7 +55,9 @@ class Context:
     (``assistant.grounding``); off, the grammar allows any API of the candidates and any value
     of the schema's type. ``intent_threshold`` (``None``: the shipped scorer's) is the
     probability above which only the scorer's API is offered. ``now`` is the clock relative
-    dates are resolved against (tests fix it).
+    dates are resolved against (tests fix it). ``preapproved`` holds ``Platform.api`` or
+    ``Platform.*`` entries that run without asking first (``assistant.safety``); a recipient or
+    amount taken from untrusted text is asked about anyway.
     """
 
     chat_model: BaseChatModel
@@ -75,6 +77,7 @@ class Context:
     grounding: bool = True
     intent_threshold: float | None = None
     now: Callable[[], datetime] = datetime.now
+    preapproved: frozenset[str] = frozenset()
 
     def store(self) -> StoreSource:
         """The store-backed source (thread ownership needs the database), or a clear error."""

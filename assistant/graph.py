@@ -7,7 +7,8 @@
     decide -> validate
     validate --repair (errors, one round)--> decide
     validate --clarify | invalid after repair | benchmark mode--> respond
-    validate --sensitive data to a never-used platform--> consent (interrupt) -> execute | respond
+    validate --a state change, untrusted recipient/amount, or sensitive data to a new platform-->
+             confirm (interrupt: the exact calls and sources) -> execute | respond
     validate --ok--> execute -> respond -> END
 
 Tools are retrieved before history because the history search is restricted to the scenario
@@ -37,7 +38,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_node("ground_values", nodes.ground_values)
     builder.add_node("decide", nodes.decide)
     builder.add_node("validate", nodes.validate)
-    builder.add_node("consent", nodes.consent)
+    builder.add_node("confirm", nodes.confirm)
     builder.add_node("execute", nodes.execute)
     builder.add_node("respond", nodes.respond)
     builder.add_edge(START, "load_profile")
@@ -48,7 +49,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_conditional_edges("ground_values", nodes.route_after_grounding)
     builder.add_edge("decide", "validate")
     builder.add_conditional_edges("validate", nodes.route_after_validate)
-    builder.add_conditional_edges("consent", nodes.route_after_consent)
+    builder.add_conditional_edges("confirm", nodes.route_after_confirm)
     builder.add_edge("execute", "respond")
     builder.add_edge("respond", END)
     return builder.compile(checkpointer=checkpointer, name="ptool-assistant")

@@ -11,6 +11,7 @@ router ends a benchmark turn after validation, so nothing is executed.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, Literal
 
 import httpx
@@ -19,7 +20,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from assistant import answers, grounding, intent, preference, retrieval
+from assistant import answers, grounding, intent, preference, retrieval, safety
 from assistant.answer_grammar import MAX_CALLS, answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
@@ -63,8 +64,9 @@ def _turn_reset(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "token_count_method": "", "platform": None, "calls": [], "parse_error": None,
         "checks": [], "problem": None, "attempts": [],
         "repairs_left": runtime.context.max_repairs, "clarify_question": None,
-        "provenance": [], "platform_support": [], "needs_consent": [],
+        "provenance": [], "platform_support": [], "needs_consent": [], "confirmation": None,
         "consent": "not_needed", "executions": [], "recorded_event_ids": [],
+        "turn_id": uuid.uuid4().hex,
         "status": "running", "answer": "",
     }
 
@@ -143,6 +145,16 @@ def _vague_effect(candidates: list[Candidate], offered: list[str]) -> list[str]:
     return seen[:3]
 
 
+def _reading_apis(offered: list[str], candidates: list[Candidate],
+                  platforms: list[str]) -> list[str]:
+    """For a look-up request: the offered APIs that only read, else every reading candidate on
+    the allowed platforms (``validate`` refuses a state change if none reads)."""
+    reads = [n for n in offered if safety.effect_of(n, candidates) not in CHANGES_STATE]
+    return reads or [c["tool"]["function"]["name"] for c in candidates
+                     if c["effect"] not in CHANGES_STATE and c["platform"] in (*platforms, None)
+                     ] or offered
+
+
 def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Which APIs the answer may call (on each allowed platform, the one the intent scorer is
     sure of, else every candidate) and the candidate values of their parameters, found by code
@@ -160,8 +172,10 @@ def ground_values(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         mine = [(c["tool"]["function"]["name"], c["intent"]) for c in candidates
                 if c["platform"] in (platform, None)]
         offered.extend(n for n in intent.selected(mine, threshold) if n not in offered)
-    names = [p["name"] for p in state["platforms"]]
     request = state["effective_request"]
+    if ctx.interactive and state["mode"] == "store" and safety.read_only_request(request):
+        offered = _reading_apis(offered, candidates, _allowed_platforms(state))
+    names = [p["name"] for p in state["platforms"]]
     history = ctx.source.scenario_history(state["user_id"], state.get("scenario"), names)
     tools = {c["tool"]["function"]["name"]: c["tool"] for c in candidates}
     now = ctx.now()
@@ -311,6 +325,9 @@ def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                     errors.append(f"{call['name']}: '{param}' is unknown")
     if platform and not state["calls"]:
         errors.append("output:no_calls: the answer names a platform but calls no API")
+    if interactive:
+        errors.extend(safety.read_intent_errors(state["effective_request"], state["calls"],
+                                                state["candidates"]))
     seen = [json.dumps(c, sort_keys=True, default=str) for c in state["calls"]]
     if len(set(seen)) < len(seen):
         errors.append("output:extra_call: the answer makes the same call twice; make it once")
@@ -331,7 +348,11 @@ def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             state.get("used_platforms", []) + state.get("consented_platforms", [])):
         needs = sensitive_fields_sent(
             [s for p in provenance for s in p["arguments"].values()], SENSITIVE_FEATURES)
-    return {**update, "problem": None, "needs_consent": needs}
+    confirm = (safety.confirmation(platform=platform or "", calls=state["calls"],
+                                   candidates=state["candidates"], provenance=provenance,
+                                   sensitive=needs, approved=ctx.preapproved)
+               if interactive else None)
+    return {**update, "problem": None, "needs_consent": needs, "confirmation": confirm}
 
 
 def _match_platform(state: State) -> tuple[str | None, list[str]]:
@@ -353,21 +374,27 @@ def _match_platform(state: State) -> tuple[str | None, list[str]]:
     return match, []
 
 
-def consent(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask once before sensitive profile data goes to a platform the user never used."""
-    platform = state["platform"] or ""
-    reply = interrupt({"kind": "consent", "platform": platform,
-                       "features": state["needs_consent"],
-                       "question": answers.consent_question(platform, state["needs_consent"])})
+def confirm(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Wait for the user's yes before a call changes something, uses a recipient or amount
+    from untrusted text, or sends sensitive data to a new platform (``assistant.safety``).
+    The interrupt shows the exact calls and each value's source; only ``True`` or a yes word
+    resumes into ``execute``."""
+    asked = state["confirmation"]
+    assert asked is not None  # route_after_validate comes here only with one
+    reply = interrupt({"kind": "confirm", **asked,
+                       "question": answers.confirm_question(asked)})
     granted = reply is True or str(reply).strip().lower() in {"y", "yes", "true", "ok"}
+    platform = asked["platform"]
     return {"consent": "granted" if granted else "denied",
-            "consented_platforms": [platform] if granted else []}
+            "consented_platforms": [platform] if granted and asked["features"] else []}
 
 
 def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Run the validated calls on the mock platform; record state changes as runtime history."""
+    """Run the validated calls on the mock platform; record state changes as runtime history.
+    The turn's id is the idempotency key, so a doubled resume executes once."""
     done = runtime.context.source.execute(state["user_id"], state["platform"] or "",
-                                          state["calls"], state["candidates"])
+                                          state["calls"], state["candidates"],
+                                          key=state["turn_id"])
     return {"executions": done.executions, "recorded_event_ids": done.recorded_event_ids}
 
 
@@ -418,15 +445,15 @@ def route_after_grounding(state: State) -> Literal["decide", "respond"]:
     return "respond" if state.get("clarify_question") else "decide"
 
 
-def route_after_validate(state: State) -> Literal["decide", "consent", "execute", "respond"]:
+def route_after_validate(state: State) -> Literal["decide", "confirm", "execute", "respond"]:
     if state.get("clarify_question"):
         return "respond"
     if state.get("problem"):
         return "decide" if state.get("repairs_left", 0) > 0 else "respond"
     if state.get("mode") == "benchmark":
         return "respond"
-    return "consent" if state.get("needs_consent") else "execute"
+    return "confirm" if state.get("confirmation") else "execute"
 
 
-def route_after_consent(state: State) -> Literal["execute", "respond"]:
+def route_after_confirm(state: State) -> Literal["execute", "respond"]:
     return "execute" if state.get("consent") == "granted" else "respond"

@@ -91,7 +91,7 @@ class DataSource(Protocol):
                          platforms: Sequence[str]) -> list[Event]: ...
 
     def execute(self, user_id: str, platform: str, calls: Sequence[ToolCall],
-                candidates: Sequence[Candidate]) -> Executed: ...
+                candidates: Sequence[Candidate], key: str) -> Executed: ...
 
 
 @dataclass(frozen=True)
@@ -144,19 +144,24 @@ class StoreSource:
         return retrieval.scenario_events(self.engine, user_id, scenario)
 
     def execute(self, user_id: str, platform: str, calls: Sequence[ToolCall],
-                candidates: Sequence[Candidate]) -> Executed:
-        """Run the calls on the mock platform; state changes become runtime history."""
+                candidates: Sequence[Candidate], key: str) -> Executed:
+        """Run the calls on the mock platform; state changes become runtime history.
+
+        ``key`` names the turn: each state-changing call runs under ``key:n``, so a doubled or
+        retried resume of the same turn executes nothing twice (``MockExecutor.execute``)."""
         scenario = self.catalog.find_platform(platform)[0].name
         effects = {c["tool"]["function"]["name"]: c["effect"] for c in candidates}
         executions: list[Execution] = []
         events: list[HistoryEventCreate] = []
-        for call in calls:
+        for n, call in enumerate(calls):
+            changes = effects.get(call["name"]) in CHANGES_STATE
             result = self.executor.execute(owner=user_id, platform=platform, name=call["name"],
-                                           arguments=call["arguments"])
+                                           arguments=call["arguments"],
+                                           key=f"{key}:{n}" if changes else None)
             executions.append({"platform": platform, "name": call["name"],
                                "arguments": dict(call["arguments"]), "ok": result.ok,
                                "response": result.response})
-            if result.ok and effects.get(call["name"]) in CHANGES_STATE:
+            if result.ok and changes and not result.replayed:
                 events.append(HistoryEventCreate(
                     scenario=scenario, platform=platform, source=EventSource.runtime,
                     action=answers.event_action(call["name"], call["arguments"])))
@@ -208,6 +213,6 @@ class SampleSource:
         return retrieval.scope_events(self.sample["history"], platforms)
 
     def execute(self, user_id: str, platform: str, calls: Sequence[ToolCall],
-                candidates: Sequence[Candidate]) -> Executed:
+                candidates: Sequence[Candidate], key: str) -> Executed:
         raise RuntimeError("benchmark mode executes nothing (route_after_validate ends the "
                            "turn after validation)")

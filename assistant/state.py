@@ -98,6 +98,19 @@ class CallProvenance(TypedDict):
     arguments: dict[str, Source]
 
 
+class Confirmation(TypedDict):
+    """What a turn waits for a "yes" to (``assistant.safety``): the exact calls with each
+    value's source, and why it asks -- APIs that change something (``changes``), recipients or
+    amounts taken from untrusted text (``untrusted``, ``call.param``), sensitive profile fields
+    going to a platform the user never used (``features``)."""
+
+    platform: str
+    calls: list[dict[str, Any]]
+    changes: list[str]
+    untrusted: list[str]
+    features: list[str]
+
+
 class Execution(TypedDict):
     """The mock platform's answer to one call (tool output: untrusted text)."""
 
@@ -207,7 +220,9 @@ class State(TypedDict, total=False):
     provenance: list[CallProvenance]
     platform_support: list[Event]
     needs_consent: list[str]
+    confirmation: Confirmation | None
     consent: Literal["not_needed", "granted", "denied"]
+    turn_id: str
     executions: list[Execution]
     recorded_event_ids: list[str]
     status: Status

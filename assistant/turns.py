@@ -1,12 +1,15 @@
 """One chat turn for a stored user, as the CLI and the app call it.
 
 Why a thin layer over ``graph.invoke``: thread ownership (a user can only continue their own
-threads), the consent interrupt (a "yes"/"no" reply resumes it), and one typed result for
-``--json`` and the UI. No state lives here; the graph, the context and the stores are passed in.
+threads), the confirmation interrupt (a "yes"/"no" reply resumes it), one turn at a time per
+thread (two "yes" clicks resume once), and one typed result for ``--json`` and the UI. The
+graph, the context and the stores are passed in; the only state here is the per-thread locks.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -25,6 +28,15 @@ from profiles.models import ChatThread
 TurnStatus = Literal["done", "clarify", "consent", "invalid", "declined", "failed"]
 _YES = {"y", "yes", "ok", "sure", "go ahead", "true"}
 _NO = {"n", "no", "cancel", "stop", "false"}
+_THREAD_LOCKS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(thread_id: str) -> threading.Lock:
+    """One lock per thread in this process: a turn and its resume never run side by side.
+    Across processes the turn's idempotency key keeps a call from running twice."""
+    with _LOCKS_GUARD:
+        return _THREAD_LOCKS[thread_id]
 
 
 class TurnResult(BaseModel):
@@ -43,6 +55,9 @@ class TurnResult(BaseModel):
     offered_apis: list[str] = Field(default_factory=list)
     executions: list[dict[str, Any]] = Field(default_factory=list)
     consent_features: list[str] = Field(default_factory=list)
+    confirmation: dict[str, Any] | None = Field(
+        default=None, description="While status is 'consent': the calls waiting for a yes, "
+        "each value's source, and why it asks (assistant.safety).")
     raw: str = ""
     prompt_tokens: int = 0
     token_count_method: str = ""
@@ -93,22 +108,26 @@ def run_turn(
     else:
         _own_thread(engine, user_id, thread_id, username)
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-    pending = graph.get_state(config).interrupts
-    reply = _reply_kind(request)
-    if pending and reply is not None:
-        graph.invoke(Command(resume=reply), config, context=context)
-    else:
-        graph.invoke({"request": request, "user": user_id}, config,
-                     context=context)
-    return thread_result(graph, thread_id)
+    with _thread_lock(thread_id):
+        pending = graph.get_state(config).interrupts
+        reply = _reply_kind(request)
+        if pending and reply is not None:
+            graph.invoke(Command(resume=reply), config, context=context)
+        else:
+            graph.invoke({"request": request, "user": user_id}, config,
+                         context=context)
+        return thread_result(graph, thread_id)
 
 
 def answer_consent(graph: AssistantGraph, *, context: Context, thread_id: str,
                    granted: bool) -> TurnResult:
-    """Resume a turn waiting for consent."""
+    """Resume a turn waiting for a yes/no. A second answer to the same question (a double
+    click, a retried request) finds nothing pending and changes nothing."""
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-    graph.invoke(Command(resume=granted), config, context=context)
-    return thread_result(graph, thread_id)
+    with _thread_lock(thread_id):
+        if graph.get_state(config).interrupts:
+            graph.invoke(Command(resume=granted), config, context=context)
+        return thread_result(graph, thread_id)
 
 
 def _pin_reason(values: dict[str, Any]) -> str | None:
@@ -139,7 +158,9 @@ def thread_result(graph: AssistantGraph, thread_id: str) -> TurnResult:
     if snapshot.interrupts:
         ask = snapshot.interrupts[0].value
         return TurnResult(status="consent", answer=str(ask.get("question", "")),
-                          consent_features=list(ask.get("features", [])), **common)
+                          consent_features=list(ask.get("features", [])),
+                          confirmation={k: v for k, v in ask.items() if k != "question"},
+                          **common)
     return TurnResult(status=values.get("status", "failed"), answer=values.get("answer", ""),
                       **common)
 

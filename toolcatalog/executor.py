@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from toolcatalog import state
@@ -35,6 +36,8 @@ class ExecutionResult(BaseModel):
     arguments: dict[str, Any]
     check: CheckResult
     response: dict[str, Any] = Field(default_factory=dict)
+    replayed: bool = Field(default=False, description="Already executed under this key; "
+                           "the stored response, nothing ran again.")
 
     @property
     def ok(self) -> bool:
@@ -101,8 +104,13 @@ class MockExecutor:
             "cancel": self._change,
         }
 
-    def execute(self, *, owner: str, platform: str, name: str, arguments: Any) -> ExecutionResult:
-        """Validate and run ``platform.name(**arguments)`` for ``owner``."""
+    def execute(self, *, owner: str, platform: str, name: str, arguments: Any,
+                key: str | None = None) -> ExecutionResult:
+        """Validate and run ``platform.name(**arguments)`` for ``owner``.
+
+        With an idempotency ``key``, the call runs at most once: the key is stored in the same
+        transaction as the effect, and a second call with that key (even from another process)
+        gets the first call's response back with ``replayed=True``."""
         try:
             _, plat = self._catalog.find_platform(platform)
         except KeyError as exc:
@@ -127,8 +135,21 @@ class MockExecutor:
             )
         api = apis[name]
         with Session(self._engine) as session:
+            done = session.get(state.ExecutedCall, key) if key else None
+            if done is not None:
+                return ExecutionResult(platform=plat.name, name=name, arguments=args,
+                                       check=check, response=done.response, replayed=True)
             response = self._handlers[api.effect](session, owner, plat, api, args)
-            session.commit()
+            if key:
+                session.add(state.ExecutedCall(key=key, owner=owner, response=response))
+            try:
+                session.commit()
+            except IntegrityError:  # another process committed this key first
+                session.rollback()
+                done = session.get(state.ExecutedCall, key)
+                return ExecutionResult(platform=plat.name, name=name, arguments=args,
+                                       check=check, response=done.response if done else {},
+                                       replayed=True)
         if "error" not in response:
             _check_response(api, response)
         return ExecutionResult(

@@ -29,6 +29,19 @@ class ApiRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+class ExecutedCall(SQLModel, table=True):
+    """One executed call, keyed by the caller's idempotency key. The key is the primary key,
+    so a second execution of the same key (a doubled "yes", a retried resume, another process)
+    fails to insert and gets the stored response instead of running again."""
+
+    __tablename__ = "executed_call"
+
+    key: str = Field(primary_key=True, max_length=200)
+    owner: str = Field(index=True)
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
 def count_records(*, session: Session, owner: str, platform: str, record: str) -> int:
     stmt = select(ApiRecord).where(
         ApiRecord.owner == owner, ApiRecord.platform == platform, ApiRecord.record == record
@@ -63,4 +76,5 @@ def list_records(
 def delete_owner_records(*, session: Session, owner: str) -> int:
     """Remove every record of one owner (part of forgetting a user). Returns the count."""
     result = session.exec(delete(ApiRecord).where(col(ApiRecord.owner) == owner))
+    session.exec(delete(ExecutedCall).where(col(ExecutedCall.owner) == owner))
     return int(result.rowcount or 0)

@@ -14,7 +14,7 @@ from assistant.graph import AssistantGraph
 from assistant.nodes import _vague_effect
 from assistant.state import Candidate
 from assistant.turns import run_turn
-from tests.assistant.conftest import ALICE, World, fake, order_call
+from tests.assistant.conftest import ALICE, World, fake, order_call, run_confirmed
 from toolcatalog.state import ApiRecord
 
 xgr = pytest.importorskip("xgrammar")
@@ -39,7 +39,7 @@ def test_an_extra_call_is_refused_and_repaired(world: World, graph: AssistantGra
     extra = (order_call("FastFood")[:-1]
              + ", FastFood_trackDelivery(order_id='ORD-1')]")
     model, context = _context(world, extra, order_call("FastFood"))
-    result = run_turn(graph, context=context, user="alice", request="order me a hamburger")
+    result = run_confirmed(graph, context=context, user="alice", request="order me a hamburger")
     assert {a.split("_")[1] for a in result.offered_apis} == {"orderFood"}
     assert "api_not_asked" in model.prompt_text(1)
     assert result.status == "done" and [e["name"] for e in result.executions] == [
@@ -51,7 +51,7 @@ def test_an_optional_parameter_nobody_supplied_is_refused(world: World,
                                                           graph: AssistantGraph) -> None:
     noted = order_call("FastFood")[:-2] + ", note='ring twice')]"
     model, context = _context(world, noted, order_call("FastFood"))
-    result = run_turn(graph, context=context, user="alice", request="order me a hamburger")
+    result = run_confirmed(graph, context=context, user="alice", request="order me a hamburger")
     assert "leave out 'note'" in model.prompt_text(1)
     assert result.status == "done" and "note" not in result.executions[0]["arguments"]
 
@@ -59,7 +59,7 @@ def test_an_optional_parameter_nobody_supplied_is_refused(world: World,
 def test_a_note_the_request_asks_for_is_offered(world: World, graph: AssistantGraph) -> None:
     noted = order_call("FastFood")[:-2] + ", note='ring twice')]"
     _, context = _context(world, noted)
-    result = run_turn(graph, context=context, user="alice",
+    result = run_confirmed(graph, context=context, user="alice",
                       request="order me a hamburger, with a note: ring twice")
     assert result.status == "done" and result.executions[0]["arguments"]["note"] == "ring twice"
 
@@ -67,7 +67,7 @@ def test_a_note_the_request_asks_for_is_offered(world: World, graph: AssistantGr
 def test_a_value_from_the_wrong_field_is_refused(world: World, graph: AssistantGraph) -> None:
     wrong = order_call("FastFood", phone=ALICE["email"])
     model, context = _context(world, wrong, order_call("FastFood"))
-    result = run_turn(graph, context=context, user="alice", request="order me a hamburger")
+    result = run_confirmed(graph, context=context, user="alice", request="order me a hamburger")
     assert f"'phone' must be one of '{ALICE['phone']}'" in model.prompt_text(1)
     assert result.status == "done"
     assert result.executions[0]["arguments"]["phone"] == ALICE["phone"]
@@ -77,7 +77,7 @@ def test_the_request_chooses_the_office_address(world: World, graph: AssistantGr
     home = order_call("FastFood")
     office = order_call("FastFood", address=ALICE["work_address"])
     model, context = _context(world, home, office)
-    result = run_turn(graph, context=context, user="alice",
+    result = run_confirmed(graph, context=context, user="alice",
                       request="order me a hamburger to my office")
     assert "must be one of" in model.prompt_text(1)
     assert result.executions[0]["arguments"]["delivery_address"] == ALICE["work_address"]
@@ -100,7 +100,7 @@ def test_a_date_is_resolved_against_the_clock(world: World, graph: AssistantGrap
     booked = ("SkyJet:[SkyJet_bookFlight(destination='Lisbon', passenger_name='Alice Moreau', "
               "date='2026-12-04')]")
     model, context = _context(world, booked)
-    result = run_turn(graph, context=context, user="alice",
+    result = run_confirmed(graph, context=context, user="alice",
                       request="book me a flight to Lisbon next Friday")
     assert result.status == "done"
     assert result.provenance[0]["arguments"]["date"]["kind"] == "request"

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from assistant.errors import ThreadNotFound
 from assistant.graph import AssistantGraph
 from assistant.turns import run_turn
-from tests.assistant.conftest import PERSONAS, World, fake, order_call
+from tests.assistant.conftest import PERSONAS, World, fake, order_call, run_confirmed
 from toolcatalog.state import ApiRecord
 
 DAN = {"address": "7 Elm St, Denver", "phone": "+1-303-555-0142"}
@@ -38,7 +38,7 @@ def test_injected_history_does_not_stop_the_requested_call(world: World,
                                                            graph: AssistantGraph) -> None:
     model = fake(order_call("FastFood", dish="cheeseburger", address=DAN["address"],
                             phone=DAN["phone"]))
-    result = run_turn(graph, context=world.context(model), user="dan",
+    result = run_confirmed(graph, context=world.context(model), user="dan",
                       request="order me a cheeseburger")
     assert result.status == "done"
     assert [e["name"] for e in result.executions] == ["FastFood_orderFood"]
@@ -72,7 +72,7 @@ def _alice_event_ids(world: World) -> set[str]:
 def test_a_user_cannot_continue_another_users_thread(world: World,
                                                      graph: AssistantGraph) -> None:
     model = fake(order_call("FastFood", address="9 Pine Rd, Boston", phone="+1-212-555-0199"))
-    bobs = run_turn(graph, context=world.context(model), user="bob",
+    bobs = run_confirmed(graph, context=world.context(model), user="bob",
                     request="order me a hamburger")
     assert bobs.status == "done"
     with pytest.raises(ThreadNotFound, match="ptool chat --user alice --threads"):

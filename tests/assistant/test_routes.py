@@ -14,7 +14,7 @@ from assistant.turns import answer_consent, run_turn, thread_turns
 from profiles import crud
 from profiles.crud import UnknownUser
 from profiles.models import EventSource
-from tests.assistant.conftest import ALICE, World, fake, order_call
+from tests.assistant.conftest import ALICE, World, fake, order_call, run_confirmed
 from toolcatalog.state import ApiRecord
 
 
@@ -32,7 +32,7 @@ def _runtime_events(world: World, user_id: str) -> list[str]:
 def test_success_executes_records_history_and_explains(world: World,
                                                       graph: AssistantGraph) -> None:
     model = fake(order_call("FastFood"))
-    result = run_turn(graph, context=world.context(model), user="alice",
+    result = run_confirmed(graph, context=world.context(model), user="alice",
                       request="order me a hamburger")
     assert result.status == "done", result.answer
     assert result.platform == "FastFood"
@@ -58,7 +58,7 @@ def test_repair_round_feeds_errors_back(world: World, graph: AssistantGraph) -> 
     bad = ("FastFood:[FastFood_orderFood(dish='hamburger', quantity='lots', "
            f"delivery_address={ALICE['home_address']!r}, phone={ALICE['phone']!r})]")
     model = fake(bad, order_call("FastFood"))
-    result = run_turn(graph, context=world.context(model), user="alice",
+    result = run_confirmed(graph, context=world.context(model), user="alice",
                       request="order me a hamburger")
     assert result.status == "done"
     assert len(model.seen) == 2
@@ -92,7 +92,7 @@ def test_clarify_when_value_is_in_neither_request_nor_profile(world: World,
     # the reply completes the pending request
     model.replies.append(order_call("FastFood", dish="veggie burger", address="5 Elm Street",
                                     phone="555-0100"))
-    second = run_turn(graph, context=context, user="carol",
+    second = run_confirmed(graph, context=context, user="carol",
                       request="deliver to 5 Elm Street, my phone is 555-0100",
                       thread_id=first.thread_id)
     assert second.status == "done", second.answer
@@ -121,10 +121,11 @@ def test_consent_asked_once_for_a_never_used_platform(world: World,
     assert _records(world, "u-alice") == []  # nothing sent before the answer
     done = answer_consent(graph, context=context, thread_id=asked.thread_id, granted=True)
     assert done.status == "done" and len(_records(world, "u-alice")) == 1
-    # the platform is now used: no second question
+    # the platform is now used: the next order still asks first, but not about the data
     again = run_turn(graph, context=context, user="alice", request="order me a salad",
                      thread_id=asked.thread_id)
-    assert again.status == "done"
+    assert again.status == "consent" and again.consent_features == []
+    assert again.confirmation and again.confirmation["changes"] == ["NewEats_orderFood"]
 
 
 def test_consent_declined_by_reply_sends_nothing(world: World, graph: AssistantGraph) -> None:
@@ -140,7 +141,7 @@ def test_consent_declined_by_reply_sends_nothing(world: World, graph: AssistantG
 
 def test_consent_can_be_switched_off(world: World, graph: AssistantGraph) -> None:
     model = fake(order_call("NewEats"))
-    result = run_turn(graph, context=world.context(model, consent="never_ask"), user="alice",
+    result = run_confirmed(graph, context=world.context(model, consent="never_ask"), user="alice",
                       request="order me a hamburger")
     assert result.status == "done"
 
@@ -155,12 +156,12 @@ def test_endpoint_down_is_clear_and_keeps_the_thread(world: World,
     down = openai.APIConnectionError(request=httpx.Request("POST", "http://127.0.0.1:9/v1"))
     model = fake(order_call("FastFood"), down, order_call("FastFood", dish="fries"))
     context = world.context(model, model_label="http://127.0.0.1:9/v1")
-    first = run_turn(graph, context=context, user="alice", request="order me a hamburger")
+    first = run_confirmed(graph, context=context, user="alice", request="order me a hamburger")
     with pytest.raises(ModelUnavailable, match=r"127\.0\.0\.1:9.*PTOOL_MODEL_BASE_URL"):
         run_turn(graph, context=context, user="alice", request="order me fries",
                  thread_id=first.thread_id)
     assert [t["status"] for t in thread_turns(graph, first.thread_id)] == ["done"]
-    retry = run_turn(graph, context=context, user="alice", request="order me fries",
+    retry = run_confirmed(graph, context=context, user="alice", request="order me fries",
                      thread_id=first.thread_id)
     assert retry.status == "done"
     assert [t["request"] for t in thread_turns(graph, first.thread_id)] == [

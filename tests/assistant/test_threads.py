@@ -7,15 +7,16 @@ from sqlmodel import Session
 from assistant import accounts
 from assistant.checkpoints import forget_hook, open_checkpointer
 from assistant.graph import build_graph
-from assistant.turns import run_turn, thread_turns
+from assistant.turns import thread_turns
 from profiles import crud
-from tests.assistant.conftest import ALICE, World, fake, order_call
+from tests.assistant.conftest import ALICE, World, fake, order_call, run_confirmed
 
 
 def test_follow_up_after_restart_uses_the_earlier_turn(world: World) -> None:
     with open_checkpointer(world.checkpoints) as saver:
-        first = run_turn(build_graph(saver), context=world.context(fake(order_call("FastFood"))),
-                         user="alice", request="order me a hamburger")
+        first = run_confirmed(build_graph(saver),
+                              context=world.context(fake(order_call("FastFood"))),
+                              user="alice", request="order me a hamburger")
     assert first.status == "done"
     # a new process: new connection, new graph, same file
     model = fake(order_call("FastFood", address=ALICE["work_address"]))
@@ -23,7 +24,7 @@ def test_follow_up_after_restart_uses_the_earlier_turn(world: World) -> None:
         graph = build_graph(saver)
         assert [t["request"] for t in thread_turns(graph, first.thread_id)] == [
             "order me a hamburger"]
-        second = run_turn(graph, context=world.context(model), user="alice",
+        second = run_confirmed(graph, context=world.context(model), user="alice",
                           request="same as last time but to my office",
                           thread_id=first.thread_id)
         turns = thread_turns(graph, first.thread_id)
@@ -40,9 +41,9 @@ def test_follow_up_after_restart_uses_the_earlier_turn(world: World) -> None:
 def test_forget_deletes_the_users_threads(world: World) -> None:
     with open_checkpointer(world.checkpoints) as saver:
         graph = build_graph(saver)
-        mine = run_turn(graph, context=world.context(fake(order_call("FastFood"))),
+        mine = run_confirmed(graph, context=world.context(fake(order_call("FastFood"))),
                         user="alice", request="order me a hamburger")
-        bobs = run_turn(graph, context=world.context(fake(order_call(
+        bobs = run_confirmed(graph, context=world.context(fake(order_call(
             "FastFood", address="9 Pine Rd, Boston", phone="+1-212-555-0199"))),
             user="bob", request="order me a hamburger")
     report = accounts.forget_user(engine=world.engine, index=world.index, name_or_id="alice",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.nodes import route_after_consent, route_after_validate
+from assistant.nodes import route_after_confirm, route_after_validate
 from assistant.parsing import ParseError, parse_answer_text, parse_tool_calls
 from assistant.prompts import data_text, render_messages, render_paper_messages
 from assistant.provenance import profile_fields_for, source_of
@@ -88,11 +88,13 @@ def test_routers_are_pure() -> None:
     assert route_after_validate({**base, "clarify_question": "?"}) == "respond"
     assert route_after_validate({**base, "problem": "x"}) == "decide"
     assert route_after_validate({**base, "problem": "x", "repairs_left": 0}) == "respond"
-    assert route_after_validate({**base, "needs_consent": ["phone"]}) == "consent"
+    asks: State = {**base, "confirmation": {"platform": "P", "calls": [], "changes": ["P_x"],
+                                            "untrusted": [], "features": []}}
+    assert route_after_validate(asks) == "confirm"
     assert route_after_validate(base) == "execute"
     assert route_after_validate({**base, "mode": "benchmark"}) == "respond"
-    assert route_after_consent({"consent": "granted"}) == "execute"
-    assert route_after_consent({"consent": "denied"}) == "respond"
+    assert route_after_confirm({"consent": "granted"}) == "execute"
+    assert route_after_confirm({"consent": "denied"}) == "respond"
 
 
 def _event(n: int, scenario: str, platform: str, action: str) -> Event:
