@@ -14,10 +14,11 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from train.base_models import DEFAULT_BASE_MODEL
+from train.embedded import NO_API_KEY
 
 
 def make_chat_model(
-    base_url: str, model: str, api_key: str = "not-needed", **kw: Any
+    base_url: str, model: str, api_key: str = NO_API_KEY, **kw: Any
 ) -> ChatOpenAI:
     """A chat model for an OpenAI-compatible endpoint; temperature 0 unless ``kw`` says else."""
     if not base_url:
@@ -33,14 +34,20 @@ def endpoint(
     workspace: Path,
     base: str = DEFAULT_BASE_MODEL,
     adapter_dir: Path | None = None,
+    api_key: str | None = None,
 ) -> Iterator[str]:
-    """Yield ``base_url`` as is, or start the embedded server when none is configured."""
+    """Yield ``base_url`` as is, or start the embedded server when none is configured.
+
+    ``api_key`` is the key the caller's clients send; the embedded server then requires it
+    (unless it is the :data:`~train.embedded.NO_API_KEY` placeholder)."""
     if base_url:
         yield base_url
         return
     from train.embedded import embedded_server
 
-    with embedded_server(workspace=workspace, base=base, adapter_dir=adapter_dir) as server:
+    with embedded_server(
+        workspace=workspace, base=base, adapter_dir=adapter_dir, api_key=api_key
+    ) as server:
         yield server.url
 
 
@@ -50,11 +57,13 @@ def chat_model(
     model: str,
     *,
     workspace: Path,
-    api_key: str = "not-needed",
+    api_key: str = NO_API_KEY,
     base: str = DEFAULT_BASE_MODEL,
     adapter_dir: Path | None = None,
     **kw: Any,
 ) -> Iterator[ChatOpenAI]:
     """A chat model for the configured endpoint, backed by the embedded server if there is none."""
-    with endpoint(base_url, workspace=workspace, base=base, adapter_dir=adapter_dir) as url:
+    with endpoint(
+        base_url, workspace=workspace, base=base, adapter_dir=adapter_dir, api_key=api_key
+    ) as url:
         yield make_chat_model(url, model, api_key, **kw)

@@ -2,7 +2,10 @@
 
 Why a child process rather than a thread: the model's memory and threads stay out of the
 caller (the Gradio app, the CLI), a crash cannot take the caller down, and stopping is a plain
-terminate. The caller gets a base URL as if the server were remote.
+terminate. The caller gets a base URL as if the server were remote. The child watches its
+parent (``--parent-pid``) and exits by itself when the caller dies without stopping it, and it
+gets the caller's API key, when one is configured, through its environment (not its argv,
+which other local users can read).
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from train.base_models import DEFAULT_BASE_MODEL
+from train.server_guards import API_KEY_ENV
+
+NO_API_KEY = "not-needed"
+"""The client's placeholder key for servers that check none (the settings' default)."""
+
+
+def configured_api_key(api_key: str | None) -> str | None:
+    """The key a server should require: ``None`` for no key or the :data:`NO_API_KEY`
+    placeholder, so an unconfigured setup keeps working without one."""
+    return None if not api_key or api_key == NO_API_KEY else api_key
 
 
 class EmbeddedServerError(RuntimeError):
@@ -47,9 +60,13 @@ def server_command(
     base: str = DEFAULT_BASE_MODEL,
     adapter_dir: Path | None = None,
     adapters: dict[str, Path] | None = None,
+    parent_pid: int | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """The argv that runs :mod:`train.server` with this interpreter."""
+    """The argv that runs :mod:`train.server` with this interpreter.
+
+    ``parent_pid``: the server exits once that process is gone (for servers started as a
+    child; ``ptool serve`` replaces its own process and passes none)."""
     cmd = [
         sys.executable,
         "-m",
@@ -67,6 +84,8 @@ def server_command(
         cmd += ["--adapter-dir", str(adapter_dir)]
     for name, path in (adapters or {}).items():
         cmd += ["--adapter", f"{name}={path}"]
+    if parent_pid is not None:
+        cmd += ["--parent-pid", str(parent_pid)]
     return cmd + list(extra or [])
 
 
@@ -78,8 +97,11 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def server_env(backend: str = "auto") -> dict[str, str]:
-    """The child's environment: importable project root, and the OpenMP wait policy.
+def server_env(backend: str = "auto", api_key: str | None = None) -> dict[str, str]:
+    """The child's environment: importable project root, API key, and the OpenMP wait policy.
+
+    The key is set from ``api_key`` (see :func:`configured_api_key`) and removed otherwise, so a
+    server never picks up a key its caller does not send.
 
     torch backend: measured here with other processes busy on the 2 cores, torch's OpenMP
     threads spin-wait by default and one decode step took 0.75-2.1 s instead of 0.15 s;
@@ -93,6 +115,11 @@ def server_env(backend: str = "auto") -> dict[str, str]:
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    key = configured_api_key(api_key)
+    if key is None:
+        env.pop(API_KEY_ENV, None)
+    else:
+        env[API_KEY_ENV] = key
     if backend == "torch" or importlib.util.find_spec("llama_cpp") is None:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     return env
@@ -108,10 +135,12 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    cmd: list[str], *, port: int, startup_timeout: float = 180.0
+    cmd: list[str], *, port: int, startup_timeout: float = 180.0, api_key: str | None = None
 ) -> Iterator[RunningServer]:
-    """Run ``cmd`` (a server listening on ``port``) until the block ends; wait for /health."""
-    env = server_env(cmd[cmd.index("--backend") + 1] if "--backend" in cmd else "auto")
+    """Run ``cmd`` (a server listening on ``port``) until the block ends; wait for /health
+    (which needs no key)."""
+    backend = cmd[cmd.index("--backend") + 1] if "--backend" in cmd else "auto"
+    env = server_env(backend, api_key)
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile(mode="w+b") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -146,11 +175,14 @@ def embedded_server(
     adapters: dict[str, Path] | None = None,
     extra: list[str] | None = None,
     startup_timeout: float = 180.0,
+    api_key: str | None = None,
 ) -> Iterator[RunningServer]:
     """Run the model server on a free port for the ``with`` block.
 
     ``adapter_dir`` defaults to the project's ``train/adapters``: model ``ptool`` is then the
     trained adapter when there is one, else the bare base model (see :mod:`train.server`).
+    ``api_key``: the key the server requires, the one the caller's clients send (none for the
+    :data:`NO_API_KEY` placeholder). The server exits by itself if this process dies.
 
     The first start converts the base model (~20 s); later starts take a few seconds.
     """
@@ -161,7 +193,10 @@ def embedded_server(
         base=base,
         adapter_dir=adapter_dir if adapter_dir is not None else default_adapter_dir(),
         adapters=adapters,
+        parent_pid=os.getpid(),
         extra=extra,
     )
-    with running_server(cmd, port=port, startup_timeout=startup_timeout) as server:
+    with running_server(
+        cmd, port=port, startup_timeout=startup_timeout, api_key=api_key
+    ) as server:
         yield server

@@ -41,9 +41,13 @@ def vllm_command(
     adapter_name: str = "ptool",
     host: str = "0.0.0.0",
     port: int = 8000,
+    api_key: str | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """argv for ``vllm serve``; with an adapter, requests for ``adapter_name`` use the LoRA."""
+    """argv for ``vllm serve``; with an adapter, requests for ``adapter_name`` use the LoRA.
+
+    ``api_key``: vLLM then requires ``Authorization: Bearer <api_key>`` on its ``/v1`` routes,
+    as the embedded server does."""
     if not base:
         raise ValueError("base model is empty; e.g. Qwen/Qwen2.5-7B-Instruct")
     cmd = [
@@ -67,4 +71,6 @@ def vllm_command(
             "--max-lora-rank",
             str(max_lora_rank(adapter_rank(path))),
         ]
+    if api_key:
+        cmd += ["--api-key", api_key]
     return cmd + list(extra or [])

@@ -246,6 +246,89 @@ def test_server_survives_client_disconnecting_mid_stream(
     assert httpx.get(health).json()["completed"] == before + 1
 
 
+def _health(server: str) -> dict[str, Any]:
+    return dict(httpx.get(server.removesuffix("/v1") + "/health").json())
+
+
+def _long_request(server: str, *, stream: bool) -> socket.socket:
+    """A raw connection that has sent a request for a long generation and reads nothing."""
+    body = {
+        "model": BASE,
+        "stream": stream,
+        "max_tokens": 1000,
+        "ignore_eos": True,
+        "messages": [{"role": "user", "content": "Tell me a very long story."}],
+    }
+    host, port = server.removeprefix("http://").removesuffix("/v1").split(":")
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+        + payload
+    )
+    return sock
+
+
+def _wait_for(server: str, what: str, done: Any, bound_s: float = 60) -> dict[str, Any]:
+    """Poll /health until ``done(health)``; a liveness bound, not a timing assertion."""
+    deadline = time.monotonic() + bound_s
+    while not done(health := _health(server)):
+        assert time.monotonic() < deadline, f"{what}: {health}"
+        time.sleep(0.1)
+    return health
+
+
+def test_non_streamed_client_that_disconnects_stops_within_a_few_tokens(server: str) -> None:
+    before = _health(server)["cancelled"]
+    with _long_request(server, stream=False):
+        # submitted and taken off the queue: the worker is generating it
+        _wait_for(server, "never started", lambda h: h["in_flight"] == 1 and h["queued"] == 0)
+    health = _wait_for(server, "never cancelled", lambda h: h["cancelled"] == before + 1)
+    assert health["max_tokens_after_cancel"] <= 4
+    assert health["in_flight"] == 0
+
+
+def test_abandoned_requests_do_not_starve_a_new_one(client: openai.OpenAI, server: str) -> None:
+    """A running job and a queue full of waiting ones, all abandoned: the server drops them
+    all (the queued ones without running them) and answers the next client."""
+    before = _health(server)["cancelled"]
+    socks = [_long_request(server, stream=i % 2 == 0) for i in range(8)]  # 1 running + 7 queued
+    try:
+        _wait_for(server, "not all submitted", lambda h: h["in_flight"] == 8)
+    finally:
+        for sock in socks:
+            sock.close()
+    _wait_for(server, "abandoned jobs kept running",
+              lambda h: h["cancelled"] == before + 8 and h["in_flight"] == 0 and h["queued"] == 0)
+    assert _health(server)["max_tokens_after_cancel"] <= 4
+    reply = ask(client, "What is the capital of France?")
+    assert "Paris" in reply.choices[0].message.content
+
+
+def test_prompt_plus_max_tokens_beyond_the_context_window_is_400(
+    client: openai.OpenAI, server: str
+) -> None:
+    window = _health(server)["context_window"]
+    assert window == 8192  # SmolLM2's training context, what llama.cpp opens
+    with pytest.raises(openai.BadRequestError, match="context window is 8192 tokens") as exc:
+        ask(client, "hi", max_tokens=window)
+    assert exc.value.code == "context_length_exceeded"
+
+
+def test_oversized_body_is_413(server: str) -> None:
+    message = {"role": "user", "content": "x" * (1 << 20)}
+    payload = json.dumps({"model": BASE, "messages": [message]}).encode()
+    url = f"{server}/chat/completions"
+    headers = {"content-type": "application/json"}
+    declared = httpx.post(url, content=payload, headers=headers)
+    chunked = httpx.post(url, content=iter([payload[:1000], payload[1000:]]), headers=headers)
+    for reply in (declared, chunked):
+        assert reply.status_code == 413
+        assert "exceeds 1048576 bytes" in reply.json()["error"]["message"]
+    assert _health(server)["in_flight"] == 0
+
+
 def test_lora_adapter_changes_the_output(client: openai.OpenAI) -> None:
     base = ask(client, "Name three colours.", model=BASE)
     tuned = ask(client, "Name three colours.", model="ptool")

@@ -69,17 +69,28 @@ def serve(
     require_adapter: Annotated[
         bool, typer.Option(help="embedded: fail if no 'ptool' adapter instead of serving the base.")
     ] = False,
+    request_timeout: Annotated[
+        float,
+        typer.Option(help="embedded: seconds a request may take, queue included (0 = no limit)."),
+    ] = 120.0,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="embedded: larger request bodies get 413.")
+    ] = 1 << 20,
     dry_run: Annotated[bool, typer.Option(help="Print the command instead of running it.")] = False,
 ) -> None:
     """Serve the model over an OpenAI-compatible API (/v1/models, /v1/chat/completions).
 
     Then point the assistant at it: PTOOL_MODEL_BASE_URL=http://HOST:PORT/v1. Without that
-    variable, `ptool chat` and `ptool ui` start the embedded server themselves.
+    variable, `ptool chat` and `ptool ui` start the embedded server themselves. With
+    PTOOL_MODEL_API_KEY set, both engines require it as `Authorization: Bearer <key>`.
     """
+    from train.embedded import configured_api_key
+
     settings = Settings()
+    api_key = configured_api_key(settings.model_api_key)
     adapters = list(adapter or [])
     if engine is EngineName.vllm:
-        _serve_vllm(base, adapters, host, port, dry_run)
+        _serve_vllm(base, adapters, host, port, api_key, dry_run)
         return
     from train.embedded import default_adapter_dir, server_command
 
@@ -98,6 +109,10 @@ def serve(
             str(max_queue),
             "--prefix-cache",
             str(prefix_cache),
+            "--request-timeout",
+            str(request_timeout),
+            "--max-body-bytes",
+            str(max_body_bytes),
             *(["--threads", str(threads)] if threads else []),
             *(["--require-adapter"] if require_adapter else []),
             *[arg for a in adapters for arg in ("--adapter", a)],
@@ -109,14 +124,27 @@ def serve(
     console.print(
         f"serving on http://{host}:{port}/v1 (workspace {settings.workspace}); Ctrl+C stops"
     )
+    if api_key:
+        console.print("requests need 'Authorization: Bearer $PTOOL_MODEL_API_KEY'")
     from train.embedded import server_env
 
     sys.stdout.flush()
-    # A fresh process, so the OpenMP settings of server_env() apply before torch loads.
-    os.execve(cmd[0], cmd, server_env(backend))
+    # A fresh process, so the OpenMP settings of server_env() apply before torch loads; the
+    # key travels in its environment, not its argv.
+    os.execve(cmd[0], cmd, server_env(backend, api_key))
 
 
-def _serve_vllm(base: str | None, adapters: list[str], host: str, port: int, dry_run: bool) -> None:
+def _printable(cmd: list[str]) -> str:
+    """``cmd`` as a shell line with the API key shown as the variable it came from."""
+    parts = [shlex.quote(arg) for arg in cmd]
+    for i, arg in enumerate(cmd[:-1]):
+        if arg == "--api-key":
+            parts[i + 1] = '"$PTOOL_MODEL_API_KEY"'
+    return " ".join(parts)
+
+
+def _serve_vllm(base: str | None, adapters: list[str], host: str, port: int,
+                api_key: str | None, dry_run: bool) -> None:
     from train.vllm import vllm_command
 
     if not base:
@@ -128,17 +156,18 @@ def _serve_vllm(base: str | None, adapters: list[str], host: str, port: int, dry
         left, sep, right = adapters[0].partition("=")
         name, path = (left, Path(right)) if sep else ("ptool", Path(left))
     try:
-        cmd = vllm_command(base=base, adapter=path, adapter_name=name, host=host, port=port)
+        cmd = vllm_command(base=base, adapter=path, adapter_name=name, host=host, port=port,
+                           api_key=api_key)
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     if dry_run:
-        console.print(shlex.join(cmd), highlight=False, soft_wrap=True)
+        console.print(_printable(cmd), highlight=False, soft_wrap=True)
         return
     if shutil.which("vllm") is None:
         raise fail(
             escape(
                 "vllm is not installed (GPU hosts only): pip install '.[gpu]'. "
-                f"The command would be: {shlex.join(cmd)}"
+                f"The command would be: {_printable(cmd)}"
             )
         )
     sys.stdout.flush()
