@@ -29,6 +29,7 @@ def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
     """A set-up SQLite checkpointer at ``path``; the connection closes on exit."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=15)
+    conn.execute("PRAGMA secure_delete=ON")  # a deleted thread is zeroed, not left in free pages
     try:
         saver = SqliteSaver(conn)
         saver.setup()
@@ -38,10 +39,14 @@ def open_checkpointer(path: Path) -> Iterator[SqliteSaver]:
 
 
 def delete_threads(saver: SqliteSaver, thread_ids: Iterable[str]) -> int:
+    """Delete the threads' checkpoints, then truncate the write-ahead log so their bytes
+    survive in no file."""
     n = 0
     for thread_id in thread_ids:
         saver.delete_thread(thread_id)
         n += 1
+    with saver.lock:
+        saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return n
 
 

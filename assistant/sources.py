@@ -149,6 +149,11 @@ class StoreSource:
 
         ``key`` names the turn: each state-changing call runs under ``key:n``, so a doubled or
         retried resume of the same turn executes nothing twice (``MockExecutor.execute``)."""
+        with Session(self.engine) as session:
+            if (crud.get_user(session=session, user_id=user_id) is None
+                    or crud.being_forgotten(session=session, user_id=user_id)):
+                raise crud.UnknownUser("this user was forgotten while the turn ran; nothing "
+                                       "was executed")
         scenario = self.catalog.find_platform(platform)[0].name
         effects = {c["tool"]["function"]["name"]: c["effect"] for c in candidates}
         executions: list[Execution] = []

@@ -14,15 +14,20 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from assistant import accounts
+from assistant.checkpoints import delete_threads
 from assistant.context import Context
 from assistant.errors import ThreadNotFound
 from assistant.graph import AssistantGraph
 from profiles import crud
+from profiles.crud import UnknownUser
 from profiles.models import ChatThread
 
 TurnStatus = Literal["done", "clarify", "consent", "invalid", "declined", "failed"]
@@ -111,11 +116,14 @@ def run_turn(
     with _thread_lock(thread_id):
         pending = graph.get_state(config).interrupts
         reply = _reply_kind(request)
-        if pending and reply is not None:
-            graph.invoke(Command(resume=reply), config, context=context)
-        else:
-            graph.invoke({"request": request, "user": user_id}, config,
-                         context=context)
+        try:
+            if pending and reply is not None:
+                graph.invoke(Command(resume=reply), config, context=context)
+            else:
+                graph.invoke({"request": request, "user": user_id}, config,
+                             context=context)
+        finally:
+            _unless_forgotten(graph, context, user_id, thread_id, username)
         return thread_result(graph, thread_id)
 
 
@@ -125,9 +133,28 @@ def answer_consent(graph: AssistantGraph, *, context: Context, thread_id: str,
     click, a retried request) finds nothing pending and changes nothing."""
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     with _thread_lock(thread_id):
-        if graph.get_state(config).interrupts:
-            graph.invoke(Command(resume=granted), config, context=context)
+        snapshot = graph.get_state(config)
+        if snapshot.interrupts:
+            user_id = str(snapshot.values.get("user_id", ""))
+            try:
+                graph.invoke(Command(resume=granted), config, context=context)
+            finally:
+                _unless_forgotten(graph, context, user_id, thread_id, user_id)
         return thread_result(graph, thread_id)
+
+
+def _unless_forgotten(graph: AssistantGraph, context: Context, user_id: str, thread_id: str,
+                      username: str) -> None:
+    """A turn that ran while its user was forgotten leaves nothing behind: what it wrote
+    after the forget (checkpoints, records) is deleted and the turn reports an unknown user."""
+    if not accounts.sweep_forgotten(engine=context.store().engine, user_id=user_id):
+        return
+    saver = graph.checkpointer
+    if isinstance(saver, SqliteSaver):
+        delete_threads(saver, [thread_id])
+    elif isinstance(saver, BaseCheckpointSaver):
+        saver.delete_thread(thread_id)
+    raise UnknownUser(f"{username!r} was forgotten while this turn ran; nothing of it was kept")
 
 
 def _pin_reason(values: dict[str, Any]) -> str | None:

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ws.mkdir(parents=True, exist_ok=True)
     engine = make_engine(f"sqlite:///{ws / 'ptool.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(ws / "chroma")
+    index = HistoryIndex.from_path(ws / "chroma", engine)
     personas = read_persona_file(default_seed_file())
     personas.users = personas.users[: args.users]  # idempotent: seeded once per workspace
     accounts.seed_personas(engine=engine, index=index, personas=personas)

@@ -101,7 +101,7 @@ def main() -> None:
             session.commit()
             rows = list(crud.all_events(session=session))
 
-        index = HistoryIndex.from_path(Path(tmp) / "chroma")
+        index = HistoryIndex.from_path(Path(tmp) / "chroma", engine)
         start = time.perf_counter()
         index.add(rows)
         build_s = time.perf_counter() - start

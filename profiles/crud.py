@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 from profiles.models import (
     ChatThread,
     EventSource,
+    ForgetRequest,
     HistoryEvent,
     HistoryEventCreate,
     User,
@@ -41,11 +42,19 @@ def get_user_by_name(*, session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
-def require_user(*, session: Session, name_or_id: str) -> User:
-    """The user with this username (or id); :class:`UnknownUser` with suggestions otherwise."""
+def being_forgotten(*, session: Session, user_id: str) -> bool:
+    return session.get(ForgetRequest, user_id) is not None
+
+
+def require_user(*, session: Session, name_or_id: str, forgetting: bool = False) -> User:
+    """The user with this username (or id); :class:`UnknownUser` with suggestions otherwise.
+    A user whose forget has started is unknown too, except to forget itself (``forgetting``)."""
     user = get_user_by_name(session=session, username=name_or_id) or get_user(
         session=session, user_id=name_or_id
     )
+    if user is not None and being_forgotten(session=session, user_id=user.id) and not forgetting:
+        raise UnknownUser(f"{name_or_id!r} is being forgotten; run `ptool forget {name_or_id}` "
+                          "again to finish")
     if user is not None:
         return user
     names = [u.username for u in list_users(session=session)]
@@ -55,7 +64,9 @@ def require_user(*, session: Session, name_or_id: str) -> User:
 
 
 def list_users(*, session: Session, search: str | None = None) -> list[User]:
-    stmt = select(User).order_by(User.username)
+    """Users by name, without those being forgotten."""
+    leaving = select(ForgetRequest.user_id)
+    stmt = select(User).where(col(User.id).not_in(leaving)).order_by(User.username)
     if search:
         stmt = stmt.where(col(User.username).icontains(search))
     return list(session.exec(stmt).all())
@@ -129,9 +140,11 @@ def list_threads(*, session: Session, user_id: str) -> list[ChatThread]:
 
 
 def delete_user_rows(*, session: Session, user_id: str) -> list[str]:
-    """Delete the user's events, threads and row. Returns deleted thread ids (for checkpoints)."""
+    """Delete the user's events, threads, row and forget tombstone. Returns the deleted thread
+    ids (for checkpoints)."""
     thread_ids = [t.id for t in list_threads(session=session, user_id=user_id)]
     session.exec(delete(HistoryEvent).where(col(HistoryEvent.user_id) == user_id))
     session.exec(delete(ChatThread).where(col(ChatThread.user_id) == user_id))
     session.exec(delete(User).where(col(User.id) == user_id))
+    session.exec(delete(ForgetRequest).where(col(ForgetRequest.user_id) == user_id))
     return thread_ids

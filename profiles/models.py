@@ -104,6 +104,18 @@ class HistoryEvent(HistoryEventBase, table=True):
     user_id: str = Field(foreign_key="user.id", index=True)
 
 
+class ForgetRequest(SQLModel, table=True):
+    """A forget in progress (a tombstone). While it exists every lookup treats the user as
+    gone, and running forget again finishes the job, so a failure half-way loses nothing and
+    leaves no half-forgotten user that can still chat. It holds ids only."""
+
+    __tablename__ = "forget_request"
+
+    user_id: str = Field(primary_key=True)
+    thread_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    started_at: datetime = Field(default_factory=_utcnow)
+
+
 class ChatThread(SQLModel, table=True):
     """A conversation of one user; its messages live in the LangGraph checkpointer."""
 

@@ -41,8 +41,9 @@ from toolcatalog.retrieval import ToolIndex
 
 
 class QueueChatModel(BaseChatModel):
-    """Answers with queued replies (a string, an AIMessage, or an exception to raise) and keeps
-    every prompt it was sent, so tests can read what the model saw."""
+    """Answers with queued replies (a string, an AIMessage, an exception to raise, or a
+    callable returning one of those) and keeps every prompt it was sent, so tests can read
+    what the model saw."""
 
     replies: list[Any]
     seen: list[list[BaseMessage]] = Field(default_factory=list)
@@ -60,6 +61,8 @@ class QueueChatModel(BaseChatModel):
         if not self.replies:
             raise AssertionError("the fake chat model ran out of replies")
         reply = self.replies.pop(0)
+        if callable(reply):  # a side effect while the model "thinks", then its answer
+            reply = reply()
         if isinstance(reply, BaseException):
             raise reply
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
@@ -225,7 +228,7 @@ def tool_index(test_catalog: Catalog) -> ToolIndex:
 def world(tmp_path: Path, test_catalog: Catalog, tool_index: ToolIndex) -> World:
     engine = make_engine(f"sqlite:///{tmp_path / 'ptool.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(tmp_path / "chroma")
+    index = HistoryIndex.from_path(tmp_path / "chroma", engine)
     accounts.seed_personas(engine=engine, index=index,
                            personas=PersonaFile.model_validate(PERSONAS))
     return World(engine=engine, index=index, catalog=test_catalog, tool_index=tool_index,

@@ -48,7 +48,7 @@ def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseChatMod
 def test_turns_on_the_seeded_world(real_model: BaseChatModel, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'ptool.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(tmp_path / "chroma")
+    index = HistoryIndex.from_path(tmp_path / "chroma", engine)
     personas = read_persona_file(default_seed_file())
     personas.users = personas.users[:2]
     accounts.seed_personas(engine=engine, index=index, personas=personas)

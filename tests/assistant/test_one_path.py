@@ -36,7 +36,7 @@ def _store_source(tmp_path: Path, sample: dict[str, Any]) -> StoreSource:
     inline = sample_to_inline(sample)
     engine = make_engine(f"sqlite:///{tmp_path / 'ptool.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(tmp_path / "chroma")
+    index = HistoryIndex.from_path(tmp_path / "chroma", engine)
     history = [{"scenario": e["scenario"], "platform": e["platform"], "action": e["action"]}
                for e in inline["history"]]
     accounts.seed_personas(engine=engine, index=index, personas=PersonaFile.model_validate({

@@ -59,7 +59,7 @@ def test_an_unreadable_router_file_says_how_to_recover(tmp_path: Path) -> None:
 def _store(tmp_path: Path, catalog: Catalog) -> tuple[Engine, StoreSource]:
     engine = make_engine(f"sqlite:///{tmp_path / 'ptool.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(tmp_path / "chroma")
+    index = HistoryIndex.from_path(tmp_path / "chroma", engine)
     accounts.seed_personas(engine=engine, index=index, personas=PersonaFile.model_validate({
         "format_version": 1,
         "users": [{"id": "u-alice", "username": "alice", "basic_features": ALICE,

@@ -29,7 +29,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Engine, HistoryIndex, str, str]]:
     """Two users with near-identical histories (only the platform differs)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
     init_db(engine)
-    index = HistoryIndex.from_path(tmp_path / "chroma")
+    index = HistoryIndex.from_path(tmp_path / "chroma", engine)
     ids = []
     for name, platform_suffix in (("ann", ""), ("ben", "")):
         with Session(engine) as session:

@@ -180,7 +180,7 @@ def test_markup_characters_in_history_print_literally(workspace: dict[str, str])
     engine = make_engine(f"sqlite:///{ws / 'ptool.db'}")
     with Session(engine) as session:
         user = crud.require_user(session=session, name_or_id=_first_user())
-    accounts.record_events(engine=engine, index=HistoryIndex.from_path(ws / "chroma"),
+    accounts.record_events(engine=engine, index=HistoryIndex.from_path(ws / "chroma", engine),
                            user_id=user.id, events=[HistoryEventCreate(
                                scenario="shopping", platform="MegaMart",
                                source=EventSource.seeded, action="bought [/] and [bold]x[/bold]")])
