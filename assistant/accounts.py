@@ -154,6 +154,12 @@ def reindex(*, engine: Engine, index: HistoryIndex, fresh: bool = False) -> int:
     return index.rebuild(events)
 
 
+def event_count(*, engine: Engine) -> int:
+    """Events in the database (compared with the index's count at start-up)."""
+    with Session(engine) as session:
+        return crud.count_events(session=session)
+
+
 def repair_index(*, engine: Engine, index: HistoryIndex) -> IndexReport:
     """Make the index match the database: index the events it misses (a crash between the
     database commit and the index write) and drop vectors whose rows are gone."""

@@ -7,10 +7,11 @@ cannot misreport. Model-facing text lives in ``prompts.py``; this module is what
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.provenance import profile_fields_for
+from assistant.safety import risky_param
 from assistant.state import (
     CallProvenance,
     Confirmation,
@@ -60,13 +61,23 @@ def confirm_question(confirmation: Confirmation) -> str:
     return "\n".join(lines)
 
 
-def event_action(name: str, arguments: dict[str, Any]) -> str:
-    """A runtime history entry: the API's verb and its non-personal arguments (no addresses,
-    phones or payment data in the searchable history)."""
+def event_action(name: str, arguments: dict[str, Any],
+                 basic_features: Mapping[str, Any] | None = None) -> str:
+    """A runtime history entry: the API's verb and its short, non-personal arguments. Left out:
+    parameters that carry profile data (addresses, phones, payment), any value equal to a
+    profile field, and free text (message bodies, notes, recipients, anything over four words),
+    so the searchable history never repeats what the user wrote to someone."""
     verb = name.split("_", 1)[-1]
+    profile = {str(v).strip().lower() for v in (basic_features or {}).values() if v}
     shown = [f"{k}={_short(v, 40)}" for k, v in arguments.items()
-             if not profile_fields_for(k) and v not in (None, "")]
+             if not profile_fields_for(k) and not _free_text(k, v)
+             and v not in (None, "") and str(v).strip().lower() not in profile]
     return f"{verb} ({', '.join(shown)})" if shown else verb
+
+
+def _free_text(param: str, value: Any) -> bool:
+    """Free text or an addressee: a body, note or recipient, or more than four words."""
+    return risky_param(param) or (isinstance(value, str) and len(value.split()) > 4)
 
 
 def intent_question(descriptions: Sequence[str]) -> str:

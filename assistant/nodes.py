@@ -34,7 +34,7 @@ from assistant.provenance import (
     sensitive_fields_sent,
     source_of,
 )
-from assistant.sources import CHANGES_STATE
+from assistant.safety import CHANGES_STATE
 from assistant.state import (
     Attempt,
     CallCheck,

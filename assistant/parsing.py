@@ -59,6 +59,10 @@ class ParsedOutput(BaseModel):
 # text form
 
 
+MAX_FOLDED_CHARS = 4096
+"""Longest string ``'ab' * n`` may fold into: the *result* is bounded, so a chain such as
+``'x'*1000*1000*1000`` (26 characters) cannot allocate a gigabyte."""
+
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -76,8 +80,8 @@ def _fold_binop(node: ast.BinOp) -> Any:
     numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (left, right))
     strings = isinstance(left, str) and isinstance(right, str) and isinstance(node.op, ast.Add)
     repeat = isinstance(node.op, ast.Mult) and (
-        (isinstance(left, str) and type(right) is int and right <= 1000)
-        or (isinstance(right, str) and type(left) is int and left <= 1000)
+        (isinstance(left, str) and type(right) is int and len(left) * right <= MAX_FOLDED_CHARS)
+        or (isinstance(right, str) and type(left) is int and len(right) * left <= MAX_FOLDED_CHARS)
     )
     if op is None or not (numbers or strings or repeat):
         return ast.unparse(node)

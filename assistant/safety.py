@@ -19,8 +19,11 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from assistant.sources import CHANGES_STATE
 from assistant.state import CallProvenance, Candidate, Confirmation, ToolCall
+
+CHANGES_STATE = frozenset({"create", "update", "cancel"})
+"""API effects that change a platform's state: confirmed before they run, idempotent when they
+do, and recorded as runtime history."""
 
 _READ_CUES = re.compile(
     r"\b(?:where(?:'s| is| are)|track(?:ing)?|status|list|show me|look ?up|what(?:'s| is| are| was)"
@@ -72,7 +75,8 @@ def read_intent_errors(request: str, calls: Sequence[ToolCall],
             for c in calls if effect_of(c["name"], candidates) in CHANGES_STATE]
 
 
-def _risky(param: str) -> bool:
+def risky_param(param: str) -> bool:
+    """A recipient, payee, amount or free-text body (by the parameter's name)."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", param).lower()
     return _RISKY_PARAM.search(snake) is not None
 
@@ -81,7 +85,7 @@ def untrusted_values(provenance: Sequence[CallProvenance]) -> list[str]:
     """``call.param`` of every recipient, payee, amount or body whose value came from history
     or a platform's answer -- text nobody in this conversation typed."""
     return [f"{p['name']}.{arg}" for p in provenance for arg, source in p["arguments"].items()
-            if source["kind"] in _UNTRUSTED_SOURCES and _risky(arg)]
+            if source["kind"] in _UNTRUSTED_SOURCES and risky_param(arg)]
 
 
 def preapproved(platform: str, name: str, approved: Collection[str]) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from assistant import accounts, answers, retrieval, routing
+from assistant.safety import CHANGES_STATE
 from assistant.state import (
     Candidate,
     Event,
@@ -38,9 +39,6 @@ from profiles.models import EventSource, HistoryEventCreate
 from toolcatalog.executor import MockExecutor
 from toolcatalog.models import Catalog
 from toolcatalog.retrieval import Embedder, ToolIndex
-
-CHANGES_STATE = frozenset({"create", "update", "cancel"})
-"""API effects that change a platform's state (recorded as runtime history when executed)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +167,8 @@ class StoreSource:
             if result.ok and changes and not result.replayed:
                 events.append(HistoryEventCreate(
                     scenario=scenario, platform=platform, source=EventSource.runtime,
-                    action=answers.event_action(call["name"], call["arguments"])))
+                    action=answers.event_action(call["name"], call["arguments"],
+                                                self.profile(user_id).basic_features)))
         rows = accounts.record_events(engine=self.engine, index=self.history_index,
                                       user_id=user_id, events=events) if events else []
         return Executed(executions=executions, recorded_event_ids=[str(r.id) for r in rows])

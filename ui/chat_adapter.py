@@ -71,7 +71,8 @@ class ChatService:
                              tool_index=self.tool_index, executor=ws.executor)
         return Context(chat_model=self.chat_model_factory(), source=source,
                        answer_grammar=ws.settings.answer_grammar,
-                       preference=ws.settings.preference)
+                       preference=ws.settings.preference,
+                       preapproved=ws.settings.preapproved)
 
     @contextmanager
     def _graph(self) -> Iterator[AssistantGraph]:

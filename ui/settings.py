@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,8 +45,24 @@ class Settings(BaseSettings):
         "scores in the prompt) or constrain (also narrows the answer to a confident top "
         "platform).",
     )
+    preapprove: str = Field(
+        default="",
+        description="Comma-separated Platform.api or Platform.* entries that run without "
+        "asking first (e.g. 'FoodHub.trackOrder,NewsNow.*'). Anything else that creates, "
+        "changes or cancels something waits for a yes; a recipient or amount taken from "
+        "history or a platform's answer is asked about even when pre-approved.",
+    )
+    ui_auth: SecretStr | None = Field(
+        default=None,
+        description="USER:PASSWORD the web app asks for (`ptool ui --auth`); required when it "
+        "listens on anything but localhost. An environment variable keeps it out of `ps`.",
+    )
     catalog_dir: Path | None = Field(default=None, description="Default: the shipped catalog.")
     seed_file: Path | None = Field(default=None, description="Default: the shipped personas.")
+
+    @property
+    def preapproved(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.preapprove.split(",") if p.strip())
 
     @property
     def resolved_database_url(self) -> str:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from assistant import accounts
 from profiles.db import StoreUnavailable, check_reachable, init_db, make_engine
-from profiles.history_index import HistoryIndex
+from profiles.history_index import HistoryIndex, IndexUnavailable
 from toolcatalog import state as _catalog_tables  # noqa: F401  (registers api_record table)
 from toolcatalog.executor import MockExecutor
 from toolcatalog.loader import load_catalog
 from toolcatalog.models import Catalog
 from ui.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,8 +63,25 @@ def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
     else:
         check_reachable(engine)
     index = (
-        HistoryIndex.from_url(settings.chroma_url)
+        HistoryIndex.from_url(settings.chroma_url, engine)
         if settings.chroma_url
-        else HistoryIndex.from_path(settings.resolved_chroma_path)
+        else HistoryIndex.from_path(settings.resolved_chroma_path, engine)
     )
+    if not create:
+        _catch_up(engine, index)
     return Workspace(settings=settings, engine=engine, index=index, catalog=catalog)
+
+
+def _catch_up(engine: Engine, index: HistoryIndex) -> None:
+    """Start-up check: an index behind the database (a crash between a commit and the index
+    write) is repaired before anything searches it. A damaged index is left alone here: the
+    commands that need it say to run `ptool reindex --fresh`, the others still work."""
+    try:
+        if accounts.event_count(engine=engine) == index.count():
+            return
+        report = accounts.repair_index(engine=engine, index=index)
+    except IndexUnavailable as exc:
+        log.warning("%s", exc)
+        return
+    log.warning("history index repaired: %d events added, %d removed", report.added,
+                report.removed)

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from assistant import safety
+from assistant import answers, safety
 from assistant.checkpoints import open_checkpointer
 from assistant.graph import AssistantGraph, build_graph
 from assistant.state import CallProvenance
@@ -144,3 +144,12 @@ def test_untrusted_values_are_recipients_and_amounts_from_history_or_answers() -
         "city": {"kind": "history", "detail": "x", "event_id": "2"},
     }}]
     assert safety.untrusted_values(prov) == ["P_send.recipientEmail", "P_send.amount"]
+
+
+def test_runtime_history_keeps_no_free_text_addressee_or_profile_value() -> None:
+    action = answers.event_action(
+        "PostBox_sendEmail",
+        {"recipient": "bob@x.test", "subject": "rent", "body": "the heating is broken again",
+         "priority": "high", "city": "Paris", "dish": "a very long and wordy dish name"},
+        {"city": "Paris"})
+    assert action == "sendEmail (priority=high)"

@@ -129,3 +129,10 @@ def test_unrenderable_function_name() -> None:
         render_text(ParsedOutput(platform="S", calls=[Call(name="get-weather")]))
     pred = prediction_from_calls("S", [Call(name="get-weather")])
     assert pred.parsed and pred.raw.startswith("<not renderable")
+
+
+def test_string_repetition_is_bounded_by_its_result() -> None:
+    """26 characters must not allocate a gigabyte: the folded string's length is capped."""
+    chained = parse_text("P:[f(a='x'*1000*1000*1000)]").calls[0].arguments["a"]
+    assert chained == "'x' * 1000 * 1000 * 1000"  # left as its source text
+    assert parse_text("P:[f(a='ab'*3)]").calls[0].arguments["a"] == "ababab"

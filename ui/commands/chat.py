@@ -6,6 +6,7 @@ server from ``train/``), checkpointer -> the assistant graph. Business logic is 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Annotated
@@ -22,7 +23,7 @@ from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM, Con
 from assistant.errors import ModelUnavailable, ThreadNotFound
 from assistant.graph import build_graph
 from assistant.sources import StoreSource
-from assistant.turns import TurnResult, run_turn
+from assistant.turns import TurnResult, answer_consent, run_turn
 from profiles import crud
 from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, embed_texts
 from toolcatalog.retrieval import ToolIndex
@@ -77,16 +78,24 @@ def _print(result: TurnResult, as_json: bool, user: str) -> None:
     style = {"done": "green", "clarify": "yellow", "consent": "yellow"}.get(result.status, "red")
     console.print(f"[{style}]{escape(result.answer)}[/]", highlight=False)
     if result.status in ("clarify", "consent"):
-        console.print(f"[dim]thread {result.thread_id}: reply with `ptool chat --user {user} "
-                      f"--thread {result.thread_id} \"...\"`[/]", highlight=False)
+        hint = (f"thread {result.thread_id}: reply with `ptool chat --user {user} "
+                f"--thread {result.thread_id} \"...\"`")
+        console.print(f"[dim]{escape(hint)}[/]", highlight=False)
+
+
+def _ask_on_terminal(as_json: bool) -> bool:
+    """A person at a terminal answers the confirmation here; a pipe or --json gets the
+    pending question (its thread id) and answers with another `ptool chat`."""
+    return not as_json and sys.stdin.isatty()
 
 
 def _list_threads(ws: Workspace, user: str) -> None:
     with Session(ws.engine) as session:
         owner = crud.require_user(session=session, name_or_id=user)
-        table = Table("thread", "title", "updated", title=f"{owner.username}: chat threads")
+        table = Table("thread", "title", "updated",
+                      title=escape(f"{owner.username}: chat threads"))
         for t in crud.list_threads(session=session, user_id=owner.id):
-            table.add_row(t.id, t.title, t.updated_at.isoformat()[:16])
+            table.add_row(escape(t.id), escape(t.title), t.updated_at.isoformat()[:16])
     console.print(table)
 
 
@@ -105,10 +114,15 @@ def chat(
         help="History events shown to the model.")] = DEFAULT_HISTORY_K,
     tools_per_platform: Annotated[int, typer.Option(
         help="Candidate APIs per platform.")] = DEFAULT_TOOLS_PER_PLATFORM,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Approve the calls a one-shot request asks to confirm (scripts). "
+        "Without it a terminal asks, and --json or a pipe reports the pending confirmation.")
+    ] = False,
 ) -> None:
     """Ask the assistant to do something as USER: it picks the platform that user prefers,
-    fills the call from the request and profile, validates, runs it on the mock platform and
-    explains where each value came from. Needs PTOOL_MODEL_BASE_URL or the embedded server."""
+    fills the call from the request and profile, validates, asks before anything that would
+    create, change or cancel something, runs it on the mock platform and explains where each
+    value came from. Needs PTOOL_MODEL_BASE_URL or the embedded server."""
     if not user:
         raise fail("--user is required; see `ptool users`", code=2)
     settings = Settings()
@@ -126,13 +140,20 @@ def chat(
         context = Context(chat_model=model, source=source, history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
                           answer_grammar=settings.answer_grammar,
-                          preference=settings.preference)
+                          preference=settings.preference,
+                          preapproved=settings.preapproved)
         try:
             if request is not None:
-                _print(run_turn(graph, context=context, user=user, request=request,
-                                thread_id=thread), as_json, user)
+                result = run_turn(graph, context=context, user=user, request=request,
+                                  thread_id=thread)
+                _print(result, as_json, user)
+                if result.status == "consent" and (yes or _ask_on_terminal(as_json)):
+                    granted = yes or typer.confirm("Go ahead?", default=False)
+                    _print(answer_consent(graph, context=context, thread_id=result.thread_id,
+                                          granted=granted), as_json, user)
                 return
-            console.print(f"chatting as {user} (empty line or Ctrl-D to quit)")
+            console.print(f"chatting as {escape(user)} (empty line or Ctrl-D to quit)",
+                          highlight=False)
             while True:
                 try:
                     text = console.input("[bold]you> [/]").strip()

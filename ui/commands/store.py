@@ -4,6 +4,7 @@ catalog, call, reindex."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -41,15 +42,22 @@ def register(app: typer.Typer) -> None:
 
 
 @cli_errors
-def setup() -> None:
+def setup(
+    personas_file: Annotated[Path | None, typer.Option(
+        "--personas", help="Persona file to import (default: PTOOL_SEED_FILE, else the shipped "
+        "personas). Checked as a whole first: a bad file writes nothing.")] = None,
+) -> None:
     """Create the workspace (database, history index) and load the seeded personas. Idempotent."""
     settings = Settings()
+    # read and check the file before the workspace exists: a bad file must leave nothing behind
+    personas = read_persona_file(personas_file or settings.seed_file or default_seed_file())
     ws = open_workspace(settings, create=True)
-    personas = read_persona_file(settings.seed_file or default_seed_file())
     report = accounts.seed_personas(engine=ws.engine, index=ws.index, personas=personas)
+    # a setup killed after its database commit left the index behind: catch it up
+    accounts.repair_index(engine=ws.engine, index=ws.index)
     n_apis = len(ws.catalog.iter_apis())
     _console().print(
-        f"workspace [bold]{settings.workspace}[/]: {report.users_total} personas "
+        f"workspace [bold]{escape(str(settings.workspace))}[/]: {report.users_total} personas "
         f"({report.users_added} new, {report.events_indexed} events indexed), catalog of "
         f"{len(ws.catalog.scenarios)} scenarios / {n_apis} APIs. Next: `ptool users`."
     )
@@ -100,7 +108,8 @@ def user_show(
         counts: dict[str, int] = {}
         for event in crud.list_events(session=session, user_id=user.id):
             counts[event.scenario] = counts.get(event.scenario, 0) + 1
-    _console().print("history: " + ", ".join(f"{s}={n}" for s, n in sorted(counts.items())))
+    shown = ", ".join(f"{s}={n}" for s, n in sorted(counts.items()))
+    _console().print(f"history: {escape(shown)}", highlight=False)
 
 
 @cli_errors
@@ -168,7 +177,7 @@ def forget(
     """Delete a persona: profile, history, index vectors, platform records and chat threads."""
     ws = open_workspace(Settings())
     with Session(ws.engine) as session:
-        user = crud.require_user(session=session, name_or_id=name)
+        user = crud.require_user(session=session, name_or_id=name, forgetting=True)
     if not yes and not typer.confirm(f"Forget {user.username!r} and everything about them?"):
         raise fail("nothing deleted", code=1)
     report = accounts.forget_user(
@@ -178,9 +187,12 @@ def forget(
         forget_hooks=[forget_hook(checkpoint_path(ws.settings.workspace))],
     )
     _console().print(
-        f"forgot {report.username}: {report.events_deleted} events, {report.threads_deleted} "
-        f"threads, {report.api_records_deleted} platform records"
+        f"forgot {escape(report.username)}: {report.events_deleted} events, "
+        f"{report.threads_deleted} threads, {report.api_records_deleted} platform records",
+        highlight=False,
     )
+    if report.index_note:
+        _console().print(f"[yellow]note:[/] {escape(report.index_note)}", highlight=False)
 
 
 @cli_errors
@@ -225,8 +237,12 @@ def call(
 
 
 @cli_errors
-def reindex() -> None:
-    """Rebuild the history index from the database (the source of truth)."""
+def reindex(
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Delete the local index files first (a damaged index).")] = False,
+) -> None:
+    """Rebuild the history index from the database (the source of truth). The new index is
+    swapped in when complete, so running chats keep searching the old one until then."""
     ws = open_workspace(Settings())
-    n = accounts.reindex(engine=ws.engine, index=ws.index)
+    n = accounts.reindex(engine=ws.engine, index=ws.index, fresh=fresh)
     _console().print(f"reindexed {n} events")
