@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.assistant.conftest import PERSONAS, write_catalog
+from tests.assistant.conftest import PERSONAS, order_call, write_catalog
 from ui.commands import chat, store
 
 runner = CliRunner()
@@ -65,3 +69,56 @@ def test_foreign_thread_is_refused(env: dict[str, str], tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["chat", "--user", "bob", "--thread", "nope", "hi"],
                            env={**env, "PTOOL_MODEL_BASE_URL": url})
     assert result.exit_code == 1 and "no chat thread 'nope' for bob" in result.output
+
+
+class _OneAnswer(BaseHTTPRequestHandler):
+    """A stand-in OpenAI endpoint that always answers with the same order."""
+
+    answer = order_call("FastFood")
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "ptool",
+                           "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                               "role": "assistant", "content": self.answer}}],
+                           "usage": {"prompt_tokens": 10, "completion_tokens": 5,
+                                     "total_tokens": 15}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _OneAnswer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def _orders(env: dict[str, str]) -> int:
+    with sqlite3.connect(Path(env["PTOOL_WORKSPACE"]) / "ptool.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM api_record").fetchone()[0])
+
+
+def test_a_script_gets_the_pending_confirmation_and_yes_approves(env: dict[str, str],
+                                                                 endpoint: str) -> None:
+    before = _orders(env)
+    values = {**env, "PTOOL_MODEL_BASE_URL": endpoint}
+    asked = runner.invoke(_app(), ["chat", "--user", "alice", "order me a hamburger", "--json"],
+                          env=values)
+    assert asked.exit_code == 0, asked.output
+    pending = json.loads(asked.output)
+    assert pending["status"] == "consent" and pending["executions"] == []
+    assert pending["confirmation"]["changes"] == ["FastFood_orderFood"]
+    assert _orders(env) == before
+    done = runner.invoke(_app(), ["chat", "--user", "alice", "order me a hamburger", "--yes"],
+                         env=values)
+    assert done.exit_code == 0, done.output
+    assert "Done: FastFood_orderFood" in done.output and _orders(env) == before + 1
