@@ -7,6 +7,8 @@ loads lazily on first call and is shared per process (it is read-only).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -128,3 +130,46 @@ class LocalEmbeddingFunction(EmbeddingFunction[Documents]):
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> LocalEmbeddingFunction:
         return LocalEmbeddingFunction()
+
+
+class StoredVectors:
+    """An embedder whose vectors persist in a Chroma collection, keyed by a digest of the model
+    and the text: the catalog's ~1,150 API texts are embedded once per workspace instead of once
+    per process, so a one-shot ``ptool chat`` starts without re-embedding them.
+
+    For catalog texts only: requests and history never go through it, since whatever it is given
+    is stored. A collection that cannot be read or written (a damaged index) costs the cache,
+    not the answer: the texts are embedded as if there were none. ``embedded`` counts the texts
+    this object had to embed (tests, start-up benchmarks)."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray],
+                 collection: Callable[[], Any], model: str = MODEL_PACKAGE) -> None:
+        self._embed = embed
+        self._collection = collection
+        self._model = model
+        self.embedded = 0
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._model}\n{text}".encode()).hexdigest()[:40]
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        try:
+            collection = self._collection()
+            found = collection.get(ids=list(dict.fromkeys(keys)), include=["embeddings"])
+            have = {k: np.asarray(v, dtype=np.float32)
+                    for k, v in zip(found["ids"], found["embeddings"], strict=True)}
+        except Exception:  # a broken cache must not break the answer
+            collection, have = None, {}
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
+                                     if k not in have))
+        if missing:
+            vectors = self._embed(missing)
+            self.embedded += len(missing)
+            fresh = {self._key(t): v for t, v in zip(missing, vectors, strict=True)}
+            have.update(fresh)
+            if collection is not None:
+                with contextlib.suppress(Exception):
+                    collection.upsert(ids=list(fresh),
+                                      embeddings=[list(map(float, v)) for v in fresh.values()])
+        return np.stack([have[k] for k in keys])

@@ -42,6 +42,7 @@ PREFIX = "ptool_history_v2_"
 """Collections of this index format; the generation follows (``..._g000003``)."""
 LEGACY_COLLECTIONS = ("history_events",)
 """Older formats that stored event text in Chroma: deleted when this format first opens."""
+CATALOG_VECTORS = "ptool_catalog_vectors"
 _GENERATION = re.compile(rf"^{re.escape(PREFIX)}g(\d{{6}})$")
 T = TypeVar("T")
 
@@ -146,6 +147,11 @@ class HistoryIndex:
             if legacy in names:  # text-bearing format: never keep it around
                 self.client.delete_collection(legacy)
         return f"{PREFIX}g{max(generations, default=1):06d}"
+
+    def catalog_vectors(self) -> Any:
+        """The collection that caches the catalog's API vectors next to the history
+        (``embeddings.StoredVectors``): catalog texts only, never a user's."""
+        return self.client.get_or_create_collection(CATALOG_VECTORS, embedding_function=None)
 
     @property
     def collection(self) -> Any:

@@ -1,7 +1,8 @@
 """Tool retrieval: the top-k candidate APIs for a request, so prompts stay short on a CPU.
 
 The embedding function is injected (the catalog does not own a model); API texts are embedded
-once per index and kept in memory -- a full catalog is a few hundred vectors.
+once per index and kept in memory -- a full catalog is a few hundred vectors -- and the
+composition root can hand in a persistent cache for them (``profiles.embeddings.StoredVectors``).
 
 Two texts per API, because the two questions differ. *Which scenario* is the request about is
 answered with :func:`api_document` (the API plus what its scenario and platform are about).
@@ -56,11 +57,16 @@ def api_document(scenario: Scenario, platform: Platform, api: ApiSpec) -> str:
 
 
 class ToolIndex:
-    """In-memory cosine index over the catalog's APIs (a routing and a ranking vector each)."""
+    """In-memory cosine index over the catalog's APIs (a routing and a ranking vector each).
 
-    def __init__(self, catalog: Catalog, embed: Embedder) -> None:
+    ``embed`` embeds requests; ``catalog_embed`` (default: ``embed``) embeds the API texts, so
+    a caller can give it a persistent cache without ever persisting a request."""
+
+    def __init__(self, catalog: Catalog, embed: Embedder,
+                 catalog_embed: Embedder | None = None) -> None:
         self._entries = catalog.iter_apis()
         self._embed = embed
+        self._catalog_embed = catalog_embed or embed
         self._route: np.ndarray | None = None
         self._rank: np.ndarray | None = None
         self._last: tuple[str, np.ndarray] | None = None
@@ -69,6 +75,11 @@ class ToolIndex:
     def embed(self) -> Embedder:
         """The embedder this index uses (the runtime's other models share it)."""
         return self._embed
+
+    @property
+    def catalog_embed(self) -> Embedder:
+        """The embedder of the API texts (a persistent cache in chat processes)."""
+        return self._catalog_embed
 
     def vector(self, request: str) -> np.ndarray:
         """The request's unit vector (cached for the last request)."""
@@ -85,9 +96,10 @@ class ToolIndex:
 
     def _scores(self, request: str, *, route: bool) -> np.ndarray:
         if self._route is None or self._rank is None:
-            self._route = self._embed([api_document(s, p, a) for s, p, a in self._entries])
-            self._rank = self._embed([api_text(a.name, a.function.description)
-                                      for _, _, a in self._entries])
+            self._route = self._catalog_embed([api_document(s, p, a)
+                                               for s, p, a in self._entries])
+            self._rank = self._catalog_embed([api_text(a.name, a.function.description)
+                                              for _, _, a in self._entries])
         matrix = self._route if route else self._rank
         return matrix @ self._query(request)
 

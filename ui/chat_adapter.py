@@ -24,8 +24,6 @@ from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
 from assistant.sources import StoreSource
 from profiles import crud
-from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, embed_texts
-from toolcatalog.retrieval import ToolIndex
 from ui.wiring import Workspace
 
 ChatModelFactory = Callable[[], BaseChatModel]
@@ -58,8 +56,7 @@ class ChatService:
         self.workspace = workspace
         self.chat_model_factory = chat_model_factory
         # lazy: embeds on first use; the cache keeps a user's event vectors between turns
-        self.tool_index = ToolIndex(workspace.catalog,
-                                    CachedEmbedder(embed_texts, RUNTIME_CACHE))
+        self.tool_index = workspace.tool_index()
 
     @property
     def checkpoints(self) -> Any:

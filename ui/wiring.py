@@ -10,11 +10,13 @@ from sqlalchemy.engine import Engine
 
 from assistant import accounts
 from profiles.db import StoreUnavailable, check_reachable, init_db, make_engine
+from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, StoredVectors, embed_texts
 from profiles.history_index import HistoryIndex, IndexUnavailable
 from toolcatalog import state as _catalog_tables  # noqa: F401  (registers api_record table)
 from toolcatalog.executor import MockExecutor
 from toolcatalog.loader import load_catalog
 from toolcatalog.models import Catalog
+from toolcatalog.retrieval import ToolIndex
 from ui.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,13 @@ class Workspace:
         if self._executor is None:
             self._executor = MockExecutor(self.catalog, self.engine)
         return self._executor
+
+    def tool_index(self) -> ToolIndex:
+        """The catalog's tool index for a chat process: requests through a bounded in-memory
+        cache, API texts through vectors kept in the workspace's Chroma, so they are embedded
+        once per workspace rather than once per process."""
+        return ToolIndex(self.catalog, CachedEmbedder(embed_texts, RUNTIME_CACHE),
+                         catalog_embed=StoredVectors(embed_texts, self.index.catalog_vectors))
 
 
 def _sqlite_file(url: str) -> Path | None:

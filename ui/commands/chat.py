@@ -25,8 +25,6 @@ from assistant.graph import build_graph
 from assistant.sources import StoreSource
 from assistant.turns import TurnResult, answer_consent, run_turn
 from profiles import crud
-from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, embed_texts
-from toolcatalog.retrieval import ToolIndex
 from ui.errors import cli_errors, fail
 from ui.settings import Settings
 from ui.wiring import Workspace, open_workspace
@@ -135,8 +133,7 @@ def chat(
         saver = stack.enter_context(open_checkpointer(checkpoint_path(settings.workspace)))
         graph = build_graph(saver)
         source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
-                             tool_index=ToolIndex(ws.catalog, CachedEmbedder(
-                                 embed_texts, RUNTIME_CACHE)), executor=ws.executor)
+                             tool_index=ws.tool_index(), executor=ws.executor)
         context = Context(chat_model=model, source=source, history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
                           answer_grammar=settings.answer_grammar,
