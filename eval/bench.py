@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from eval.dataset import Benchmark, load_benchmark
-from eval.predictor import ModeConfig, Predictor, get_mode
+from eval.modes import get_mode
+from eval.predictor import ModeConfig, Predictor
 from eval.report import write_report
 from eval.runner import (
     PREDICTIONS_FILE,

@@ -1,27 +1,19 @@
 """What the benchmark runner needs from whatever produces predictions.
 
-Why a Protocol and a registry: the runner, scoring and reports do not care whether a prediction
-comes from the paper's single prompt sent to an endpoint (``prompt`` mode) or from the live
-assistant graph (``runtime`` mode). Each mode is a factory registered by name that turns
-a :class:`ModeConfig` and the loaded :class:`~eval.dataset.Benchmark` into a :class:`Predictor`.
-
-Built-in modes: ``prompt`` (:mod:`eval.prompt_predictor`) and ``runtime``
-(:mod:`eval.runtime_predictor`, an adapter over ``assistant.benchmark.run_benchmark_sample``;
-it reports :class:`ModeUnavailable` when the assistant package does not provide that). Another
-mode is one call: ``register_mode("name", factory)`` with
-``factory(config: ModeConfig, benchmark: Benchmark) -> Predictor``.
+Why a Protocol: the runner, scoring and reports do not care whether a prediction comes from the
+paper's single prompt sent to an endpoint (``prompt`` mode) or from the live assistant graph
+(``runtime`` mode). The modes themselves are in :mod:`eval.modes`, which imports both predictors;
+this module imports neither, so there is no import circle.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from eval.dataset import AblateMode, Benchmark, BenchSample
+from eval.dataset import AblateMode, BenchSample
 from eval.parsing import Call, ParsedOutput
 
 
@@ -116,46 +108,3 @@ class ModeConfig(BaseModel):
     """Runtime mode: narrow to the intent scorer's API and offer code-found values only."""
     now: str | None = None
     """Runtime mode: the ISO time relative dates are resolved against (None: the clock)."""
-
-
-PredictorFactory = Callable[[ModeConfig, Benchmark], Predictor]
-
-_MODES: dict[str, PredictorFactory] = {}
-
-
-def register_mode(name: str, factory: PredictorFactory) -> None:
-    """Register (or replace) the factory of a prediction mode."""
-    _MODES[name] = factory
-
-
-def get_mode(name: str) -> PredictorFactory:
-    """The factory for ``name``; unknown names fail with a "did you mean"."""
-    _ensure_builtin_modes()
-    if name not in _MODES:
-        close = difflib.get_close_matches(name, list(_MODES), n=2)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ModeUnavailable(f"unknown mode {name!r}{hint} (known: {', '.join(sorted(_MODES))})")
-    return _MODES[name]
-
-
-def known_modes() -> list[str]:
-    _ensure_builtin_modes()
-    return sorted(_MODES)
-
-
-def _make_runtime(config: ModeConfig, benchmark: Benchmark) -> Predictor:
-    from eval.runtime_predictor import RuntimePredictor  # imports the assistant only when used
-
-    return RuntimePredictor.from_config(config)
-
-
-def _make_prompt(config: ModeConfig, benchmark: Benchmark) -> Predictor:
-    from eval.prompt_predictor import PromptPredictor  # imports langchain only when used
-
-    return PromptPredictor.from_config(config)
-
-
-def _ensure_builtin_modes() -> None:
-    """Register the built-in modes lazily (no work at import time); keeps overrides."""
-    _MODES.setdefault("prompt", _make_prompt)
-    _MODES.setdefault("runtime", _make_runtime)

@@ -17,7 +17,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
 from eval.dataset import load_benchmark
-from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable, get_mode
+from eval.modes import get_mode
+from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable
 from eval.prompt_predictor import PromptPredictor, build_messages
 from ui.commands.bench import register
 
