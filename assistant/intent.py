@@ -17,7 +17,7 @@ readable on catalogs it was never trained on:
 It is trained by ``train/intent.py`` on synthesized requests (``ptool train intent``) and shipped
 as ``assistant/data/intent.npz``. The runtime ranks candidate APIs by it (``retrieval``) and,
 when the top API of a platform clears the dev-chosen threshold, the answer grammar offers only
-that API (``nodes.decide``): the model no longer chooses the function, only the values.
+that API (``nodes.decide``): the model then chooses only the values, not the function.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ WS="${PTOOL_WORKSPACE:-data}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 mkdir -p "$OUT"
 
-python -m train.server --workspace "$WS" --port "$PORT" --adapter-dir train/adapters \
+python -m train.serving --workspace "$WS" --port "$PORT" --adapter-dir train/adapters \
     --require-adapter >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from profiles import crud
     from train.base_models import ensure_converted
-    from train.client import chat_model
+    from train.serving.client import chat_model
 
     ws: Path = args.workspace
     ws.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,11 @@
 """Benchmark the embedded model server for the assistant's request shape.
 
-Starts ``train.server`` as a child process, sends ``--requests`` chat requests of about
-``--prompt-tokens`` tokens (system prompt + catalog tool specs + a profile, like the assistant's)
-that each decode exactly ``--new-tokens`` tokens, first one client at a time, then ``--clients``
-clients at once, and prints a Markdown table: time to first token, decode tokens/s, total latency
-p50/p95, the server's peak RSS, plus the memory-bandwidth bound for the weights' size.
+Starts the model server (``python -m train.serving``) as a child process, sends ``--requests``
+chat requests of about ``--prompt-tokens`` tokens (system prompt + catalog tool specs + a
+profile, like the assistant's) that each decode exactly ``--new-tokens`` tokens, first one client
+at a time, then ``--clients`` clients at once, and prints a Markdown table: time to first token,
+decode tokens/s, total latency p50/p95, the server's peak RSS, plus the memory-bandwidth bound
+for the weights' size.
 
 Two prompt modes: ``distinct`` (each prompt differs from its first token: no prefix reuse, the
 worst case) and ``shared`` (same system prompt and tools, different user part: what the assistant
@@ -68,7 +69,7 @@ FILLER = " Earlier: browsed burger places, compared prices, read reviews."
 
 def build_prompts(tokenizer: Any, n: int, target: int, mode: str) -> list[list[dict[str, str]]]:
     """``n`` rendered message lists of about ``target`` tokens: system + tools, profile, request."""
-    from train.chat_format import to_template_messages
+    from train.serving.chat_format import to_template_messages
 
     tools = _tools_block(limit=2)
     out = []
@@ -214,7 +215,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from train.base_models import ensure_converted
-    from train.embedded import free_port, running_server, server_command
+    from train.serving.embedded import free_port, running_server, server_command
 
     model_dir = ensure_converted(args.workspace, args.base)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

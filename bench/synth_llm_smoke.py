@@ -21,7 +21,7 @@ from profiles.models import BasicFeatures
 from synth.backends.llm import LLMBackend, LLMWorldConfig
 from synth.backends.runner import StructuredRunner
 from synth.models import Persona
-from train.client import chat_model
+from train.serving.client import chat_model
 
 CONFIG = LLMWorldConfig(
     seed=0,

@@ -132,7 +132,8 @@ def test_loss_mask_covers_only_the_answer(workspace: Path) -> None:
     prompt = runtime_prompt(_record(1), embed=None, history_k=None, tools_per_platform=None)
     answer = "SlowFood:[SlowFood_orderFood(dish='pizza', address='2 Elm Rd')]"
     enc = encode(tokenizer, Example(id="x", prompt=prompt, answer=answer))
-    # The prompt part is exactly what the embedded server feeds the model (train/server.py).
+    # The prompt part is exactly what the embedded server feeds the model
+    # (train/serving/prepare.py).
     served = tokenizer(
         tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False),
         add_special_tokens=False,
@@ -209,15 +210,15 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
         after = tuned(ids).logits[0, -1]
     assert float((after - before).abs().max()) > 1e-3
 
-    # A second stage (--init-adapter) starts from the saved adapter's weights, not a fresh LoRA
+    # A run with --init-adapter starts from the saved adapter's weights, not a fresh LoRA
     # (whose B matrices are zero): with a zero learning rate one step leaves them as they were.
     from safetensors.torch import load_file
 
-    stage2 = tmp_path / "stage2"
+    continued = tmp_path / "continued"
     train(
         TrainRequest(
             data=data,
-            out=stage2,
+            out=continued,
             preset=replace(preset, lora=replace(preset.lora, learning_rate=0.0)),
             max_steps=1,
             retrieve=False,
@@ -227,11 +228,11 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
         )
     )
     first = load_file(str(out / "adapter_model.safetensors"))
-    second = load_file(str(stage2 / "adapter_model.safetensors"))
+    second = load_file(str(continued / "adapter_model.safetensors"))
     assert first.keys() == second.keys()
     assert any(float(t.abs().max()) > 0 for k, t in first.items() if "lora_B" in k)
     assert all(torch.equal(first[k], second[k]) for k in first)
-    assert json.loads((stage2 / "run_config.json").read_text())["init_adapter"] == str(out)
+    assert json.loads((continued / "run_config.json").read_text())["init_adapter"] == str(out)
 
 
 def test_init_adapter_must_be_an_adapter_folder(tmp_path: Path) -> None:
