@@ -8,11 +8,11 @@ sample_to_inline`` -> ``assistant.retrieval.inline_candidates`` / ``rank_events`
 ``decide``), including the retrieved history evidence and the candidate APIs, and the answer is
 the paper's ``platform:[func(param=value)]`` text (``synth.training.format_answer``).
 
-Token ids are built the way the embedded server builds them (``train/server.py``: chat template
-with ``add_generation_prompt=True`` rendered to text, then tokenized without special tokens), and
-the answer's tokens are appended after them, so the prompt tokens of a training example are
-byte-for-byte the tokens the server feeds at inference. The loss mask marks only the answer
-(and the end-of-turn token that teaches the model to stop).
+Token ids are built the way the embedded server builds them (``train/serving/prepare.py``: chat
+template with ``add_generation_prompt=True`` rendered to text, then tokenized without special
+tokens), and the answer's tokens are appended after them, so the prompt tokens of a training
+example are byte-for-byte the tokens the server feeds at inference. The loss mask marks only the
+answer (and the end-of-turn token that teaches the model to stop).
 
 Variety for generalization (the adapter must work on profiles, field names, tool
 sets and phrasings written by others): profile fields renamed to synonyms, platform and tool
@@ -251,10 +251,10 @@ def encode(tokenizer: Any, example: Example) -> Encoded:
     """Token ids as the server builds them, with the loss on the answer only.
 
     The prompt is the chat template with the generation prompt, rendered to text and tokenized
-    without special tokens (``train/server.py``); the answer is the rest of the full
+    without special tokens (``train/serving/prepare.py``); the answer is the rest of the full
     conversation's text (answer + end-of-turn), tokenized separately and appended, so the prompt
     part is exactly the inference-time token sequence."""
-    from train.chat_format import render_prompt, to_template_messages
+    from train.serving.chat_format import render_prompt, to_template_messages
 
     prompt = to_template_messages([dict(m) for m in example.prompt], None)
     prompt_text = render_prompt(tokenizer, [dict(m) for m in example.prompt], None)

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from train.base_models import find_gguf, get_spec
-from train.gguf_lora import LoraConversionError, _permute, convert_lora
+from train.serving.gguf_lora import LoraConversionError, _permute, convert_lora
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTER = ROOT / "train" / "adapters" / "ptool-smollm2"
@@ -82,8 +82,8 @@ def workspace(request: pytest.FixtureRequest) -> Path:
 def _answers(workspace: Path, extra: list[str], samples: list[dict[str, Any]]) -> list[str]:
     from assistant.benchmark import run_benchmark_sample
     from profiles.embeddings import embed_texts
-    from train.client import make_chat_model
-    from train.embedded import embedded_server
+    from train.serving.client import make_chat_model
+    from train.serving.embedded import embedded_server
 
     raws = []
     with embedded_server(workspace=workspace, extra=extra) as server:

@@ -22,7 +22,7 @@ from assistant.answer_grammar import answer_grammar
 from assistant.parsing import parse_answer_text
 from toolcatalog.loader import load_catalog
 from train.base_models import ensure_converted
-from train.embedded import embedded_server
+from train.serving.embedded import embedded_server
 
 pytestmark = pytest.mark.model
 

@@ -20,7 +20,7 @@ import httpx
 import openai
 import pytest
 
-from train.embedded import embedded_server
+from train.serving.embedded import embedded_server
 
 pytestmark = pytest.mark.model
 
@@ -91,7 +91,7 @@ def test_deadline_stops_the_request_with_504_or_a_stream_error(keyed: str) -> No
 PARENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from train.embedded import embedded_server
+    from train.serving.embedded import embedded_server
 
     workspace, base, adapters = sys.argv[1:4]
     with embedded_server(workspace=Path(workspace), base=base, adapter_dir=Path(adapters)) as s:

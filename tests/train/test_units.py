@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from train.base_models import BaseModelError, find_gguf, get_spec
-from train.chat_format import parse_tool_calls, render_tool_call, to_template_messages
-from train.engine import Engine, GenerationJob, QueueFullError
-from train.protocol import ChatRequest
-from train.server import discover_adapters, served_models
-from train.vllm import max_lora_rank, vllm_command
+from train.serving.chat_format import parse_tool_calls, render_tool_call, to_template_messages
+from train.serving.engine import Engine, GenerationJob, QueueFullError
+from train.serving.models import discover_adapters, served_models
+from train.serving.protocol import ChatRequest
+from train.serving.vllm import max_lora_rank, vllm_command
 
 TOOL = {
     "type": "function",
@@ -199,7 +199,7 @@ def test_jump_forward_leaves_the_last_forced_token_to_the_model() -> None:
 
 
 def test_bound_schema_caps_free_strings_and_arrays_only() -> None:
-    from train.constrained import bound_schema
+    from train.serving.constrained import bound_schema
 
     schema = {
         "type": "object",
@@ -248,7 +248,7 @@ def test_serve_command_builds_vllm_and_embedded_commands(tmp_path: Path) -> None
     assert "vllm serve Qwen/Qwen2.5-7B-Instruct" in res.output
     assert f"--lora-modules ptool={tmp_path}" in res.output.replace("\n", "")
     res = runner.invoke(app, ["serve", "--dry-run", "--port", "8123"])
-    assert res.exit_code == 0 and "-m train.server" in res.output and "--port 8123" in res.output
+    assert res.exit_code == 0 and "-m train.serving" in res.output and "--port 8123" in res.output
     res = runner.invoke(app, ["serve", "--engine", "vllm"])
     assert res.exit_code == 1 and "--base" in res.output
 

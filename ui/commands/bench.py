@@ -115,13 +115,14 @@ def bench(
     from eval.dataset import DatasetFormatError
     from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable
     from eval.runner import RunAborted, RunConfigMismatch
-    from train.client import endpoint
+    from train.serving.client import endpoint
     from ui.settings import Settings
 
     settings = Settings()
     try:
         # No endpoint configured: the embedded CPU server starts for this run and stops after it.
-        with endpoint(base_url or settings.model_base_url, workspace=settings.workspace) as url:
+        with endpoint(base_url or settings.model_base_url, workspace=settings.workspace,
+                      api_key=settings.model_api_key) as url:
             cfg = ModeConfig(
                 model=model or settings.model_name,
                 base_url=url,

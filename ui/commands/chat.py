@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 from sqlmodel import Session
 
-from assistant.checkpoints import checkpoint_path, open_checkpointer
 from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM, Context
 from assistant.errors import ModelUnavailable, ThreadNotFound
 from assistant.graph import build_graph
@@ -27,7 +26,7 @@ from assistant.turns import TurnResult, answer_consent, run_turn
 from profiles import crud
 from ui.errors import cli_errors, fail
 from ui.settings import Settings
-from ui.wiring import Workspace, open_workspace
+from ui.wiring import Workspace, open_checkpointer_for, open_workspace
 
 console = Console()
 NO_ENDPOINT = (
@@ -45,10 +44,10 @@ def register(app: typer.Typer) -> None:
 def chat_model_for(settings: Settings) -> Iterator[tuple[BaseChatModel, str]]:
     """The configured endpoint, else the embedded server for the ``with`` block."""
     try:
-        from train.client import chat_model
+        from train.serving.client import chat_model
     except ImportError as exc:
         if not settings.model_base_url:
-            raise fail(NO_ENDPOINT.format(why=f"train.client unavailable: {exc}")) from None
+            raise fail(NO_ENDPOINT.format(why=f"train.serving.client unavailable: {exc}")) from None
         from langchain_openai import ChatOpenAI
 
         yield ChatOpenAI(base_url=settings.model_base_url, model=settings.model_name,
@@ -130,7 +129,7 @@ def chat(
         return
     with ExitStack() as stack:
         model, label = stack.enter_context(chat_model_for(settings))
-        saver = stack.enter_context(open_checkpointer(checkpoint_path(settings.workspace)))
+        saver = stack.enter_context(open_checkpointer_for(settings))
         graph = build_graph(saver)
         source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
                              tool_index=ws.tool_index(), executor=ws.executor)

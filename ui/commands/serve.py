@@ -1,6 +1,7 @@
 """``ptool serve``: the model endpoint — the embedded CPU server, or vLLM on a GPU host.
 
-Composition only: settings give the workspace; ``train.server`` / ``train.vllm`` do the work.
+Composition only: settings give the workspace; ``train.serving`` / ``train.serving.vllm`` do
+the work.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def serve(
     variable, `ptool chat` and `ptool ui` start the embedded server themselves. With
     PTOOL_MODEL_API_KEY set, both engines require it as `Authorization: Bearer <key>`.
     """
-    from train.embedded import configured_api_key
+    from train.serving.embedded import configured_api_key
 
     settings = Settings()
     api_key = configured_api_key(settings.model_api_key)
@@ -92,7 +93,7 @@ def serve(
     if engine is EngineName.vllm:
         _serve_vllm(base, adapters, host, port, api_key, dry_run)
         return
-    from train.embedded import default_adapter_dir, server_command
+    from train.serving.embedded import default_adapter_dir, server_command
 
     cmd = server_command(
         workspace=settings.workspace,
@@ -126,7 +127,7 @@ def serve(
     )
     if api_key:
         console.print("requests need 'Authorization: Bearer $PTOOL_MODEL_API_KEY'")
-    from train.embedded import server_env
+    from train.serving.embedded import server_env
 
     sys.stdout.flush()
     # A fresh process, so the OpenMP settings of server_env() apply before torch loads; the
@@ -145,7 +146,7 @@ def _printable(cmd: list[str]) -> str:
 
 def _serve_vllm(base: str | None, adapters: list[str], host: str, port: int,
                 api_key: str | None, dry_run: bool) -> None:
-    from train.vllm import vllm_command
+    from train.serving.vllm import vllm_command
 
     if not base:
         raise fail("--engine vllm needs --base, e.g. --base Qwen/Qwen2.5-7B-Instruct")

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import torch
 
-from train.constrained import Constraint, GrammarFactory
+from train.serving.constrained import Constraint, GrammarFactory
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ class ForwardSession(Protocol):
 
 
 class Backend(Protocol):
-    """Runs forward passes: torch (:mod:`train.torch_backend`) or llama.cpp
-    (:mod:`train.llama_backend`). The decode loop, grammar and streaming live in :class:`Engine`,
-    so both backends answer the same requests the same way."""
+    """Runs forward passes: torch (:mod:`train.serving.torch_backend`) or llama.cpp
+    (:mod:`train.serving.llama_backend`). The decode loop, grammar and streaming live in
+    :class:`Engine`, so both backends answer the same requests the same way."""
 
     def session(
         self, prompt: list[int], adapter: str | None

@@ -2,18 +2,20 @@
 
 Why: on this 2-core CPU transformers decodes SmolLM2-135M at ~16 tokens/s, bound by per-operation
 overhead of ~500 small kernels per token; llama.cpp runs the same Q4_1 file at ~120 tokens/s.
-The decode loop (grammar, jump-forward, streaming) stays in :class:`train.engine.Engine`; this
-module only feeds token ids and reads logits, through llama-cpp-python's ``Llama`` object.
+The decode loop (grammar, jump-forward, streaming) stays in
+:class:`train.serving.engine.Engine`; this module only feeds token ids and reads logits, through
+llama-cpp-python's ``Llama`` object.
 
 The shipped Q4_1 file is re-encoded once to BF16 (llama.cpp's own quantizer, cached in the
 workspace): llama.cpp has no repacked AVX-512 kernel for Q4_1, and a 700-token pre-fill took
 2.3 s on Q4_1 against 1.0 s on BF16 here (decode 107 vs 79 tokens/s; BF16 wins per request).
 The BF16 values are the de-quantized Q4_1 weights -- what the torch engine runs and what the
 adapters were trained on. Each served name (the base, every adapter) gets its own ``Llama``
-context. An adapter is merged into its own copy of the weights by :mod:`train.gguf_lora` (built
-once, cached in the workspace by the adapter's hash); with ``merge=False`` it is converted to a
-GGUF LoRA and applied at run time instead. Each context keeps the KV cache of its last sequence,
-so a prompt sharing a prefix with the previous one pre-fills only the rest.
+context. An adapter is merged into its own copy of the weights by
+:mod:`train.serving.gguf_lora` (built once, cached in the workspace by the adapter's hash); with
+``merge=False`` it is converted to a GGUF LoRA and applied at run time instead. Each context keeps
+the KV cache of its last sequence, so a prompt sharing a prefix with the previous one pre-fills
+only the rest.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from train.engine import LoadedModel, common_prefix, eos_ids
+from train.serving.engine import LoadedModel, common_prefix, eos_ids
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def _adapter_digest(adapter_dir: Path) -> str:
 
 def _merged_model(cache: Path, shipped: Path, name: str, adapter_dir: Path, weights: str) -> Path:
     """The base with the adapter merged in, as ``weights`` GGUF (built once; cached by hash)."""
-    from train.gguf_lora import merge_lora
+    from train.serving.gguf_lora import merge_lora
 
     out = cache / f"{shipped.stem}.{name}-{_adapter_digest(adapter_dir)}.{weights}.gguf"
     if out.exists():
@@ -130,7 +132,7 @@ def _merged_model(cache: Path, shipped: Path, name: str, adapter_dir: Path, weig
 
 def _lora_gguf(cache: Path, shipped: Path, name: str, adapter_dir: Path) -> Path:
     """The adapter as a GGUF LoRA, converted once and cached by the adapter file's hash."""
-    from train.gguf_lora import convert_lora
+    from train.serving.gguf_lora import convert_lora
 
     out = cache / "lora" / f"{name}-{_adapter_digest(adapter_dir)}.gguf"
     if not out.exists():

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from train.chat_format import TOOL_CALL_OPEN, TOOL_CALL_SUFFIX, tool_call_prefix
+from train.serving.chat_format import TOOL_CALL_OPEN, TOOL_CALL_SUFFIX, tool_call_prefix
 
 MAX_STRING_CHARS = 64
 """Longest free string the grammar allows where the schema sets no ``maxLength``.

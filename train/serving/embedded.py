@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from train.base_models import DEFAULT_BASE_MODEL
-from train.server_guards import API_KEY_ENV
+from train.serving.guards import API_KEY_ENV
 
 NO_API_KEY = "not-needed"
 """The client's placeholder key for servers that check none (the settings' default)."""
@@ -42,7 +42,7 @@ class EmbeddedServerError(RuntimeError):
 
 def default_adapter_dir() -> Path:
     """Where the project's trained adapters live (``train/adapters/<name>/``), shipped with it."""
-    return Path(__file__).resolve().parent / "adapters"
+    return Path(__file__).resolve().parents[1] / "adapters"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,14 +63,14 @@ def server_command(
     parent_pid: int | None = None,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """The argv that runs :mod:`train.server` with this interpreter.
+    """The argv that runs the server (``python -m train.serving``) with this interpreter.
 
     ``parent_pid``: the server exits once that process is gone (for servers started as a
     child; ``ptool serve`` replaces its own process and passes none)."""
     cmd = [
         sys.executable,
         "-m",
-        "train.server",
+        "train.serving",
         "--workspace",
         str(workspace),
         "--host",
@@ -112,7 +112,7 @@ def server_env(backend: str = "auto", api_key: str | None = None) -> dict[str, s
     """
     import importlib.util
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     key = configured_api_key(api_key)
@@ -180,7 +180,7 @@ def embedded_server(
     """Run the model server on a free port for the ``with`` block.
 
     ``adapter_dir`` defaults to the project's ``train/adapters``: model ``ptool`` is then the
-    trained adapter when there is one, else the bare base model (see :mod:`train.server`).
+    trained adapter when there is one, else the bare base model (see :mod:`train.serving.models`).
     ``api_key``: the key the server requires, the one the caller's clients send (none for the
     :data:`NO_API_KEY` placeholder). The server exits by itself if this process dies.
 

@@ -2,7 +2,7 @@
 one request may hold the model, and that it does not outlive the process that started it.
 
 Why a module of its own: these are transport concerns (ASGI messages, threads, process ids)
-that know nothing of the OpenAI wire format or the engine; :mod:`train.server` wires them in.
+that know nothing of the OpenAI wire format or the engine; :mod:`train.serving.app` wires them in.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Literal
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from train.protocol import error_body
+from train.serving.protocol import error_body
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from train.base_models import DEFAULT_BASE_MODEL
-from train.embedded import NO_API_KEY
+from train.serving.embedded import NO_API_KEY
 
 
 def make_chat_model(
@@ -39,11 +39,11 @@ def endpoint(
     """Yield ``base_url`` as is, or start the embedded server when none is configured.
 
     ``api_key`` is the key the caller's clients send; the embedded server then requires it
-    (unless it is the :data:`~train.embedded.NO_API_KEY` placeholder)."""
+    (unless it is the :data:`~train.serving.embedded.NO_API_KEY` placeholder)."""
     if base_url:
         yield base_url
         return
-    from train.embedded import embedded_server
+    from train.serving.embedded import embedded_server
 
     with embedded_server(
         workspace=workspace, base=base, adapter_dir=adapter_dir, api_key=api_key

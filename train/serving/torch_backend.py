@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from train.engine import LoadedModel, common_prefix, eos_ids
+from train.serving.engine import LoadedModel, common_prefix, eos_ids
 
 
 @dataclass
