@@ -214,21 +214,7 @@ def test_malformed_requests_are_400_with_a_message(client: openai.OpenAI, server
 def test_server_survives_client_disconnecting_mid_stream(
     client: openai.OpenAI, server: str
 ) -> None:
-    body = {
-        "model": BASE,
-        "stream": True,
-        "max_tokens": 400,
-        "ignore_eos": True,
-        "messages": [{"role": "user", "content": "Tell me a very long story."}],
-    }
-    host, port = server.removeprefix("http://").removesuffix("/v1").split(":")
-    payload = json.dumps(body).encode()
-    with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
+    with _long_request(server, stream=True) as sock:
         received = b""
         while b"data:" not in received:  # read until streaming has started ...
             chunk = sock.recv(4096)
