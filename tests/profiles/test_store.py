@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from profiles import crud
-from profiles.db import StoreUnavailable, check_reachable, init_db, make_engine
-from profiles.io import PersonaFileError, default_seed_file, import_personas, read_persona_file
+from profiles.db import (
+    StoreUnavailable,
+    check_reachable,
+    explain_database_error,
+    init_db,
+    make_engine,
+)
+from profiles.io import (
+    PersonaFile,
+    PersonaFileError,
+    default_seed_file,
+    import_personas,
+    read_persona_file,
+)
 from profiles.models import BasicFeatures, HistoryEventCreate, UserCreate
 
 
@@ -88,3 +104,63 @@ def test_malformed_persona_file(tmp_path: Path) -> None:
     bad.write_text('{"users": [{"username": "x", "basic_features": {"name": 3}}]}')
     with pytest.raises(PersonaFileError, match=r"field 'users\.0\.basic_features\.name'"):
         read_persona_file(bad)
+
+
+def test_failed_statements_hide_their_values(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    init_db(engine)
+    with pytest.raises(OperationalError) as caught, engine.connect() as conn:
+        conn.exec_driver_sql("INSERT INTO nowhere VALUES (?)", ("SECRET-phone-4711",))
+    assert "SECRET" not in str(caught.value)
+    assert explain_database_error(caught.value).startswith("no such table: nowhere: ")
+    assert "ptool setup" in explain_database_error(caught.value)
+
+
+def test_a_locked_database_is_explained_in_one_line() -> None:
+    message = explain_database_error(sqlite3.OperationalError("database is locked"))
+    assert "\n" not in message and "another process" in message and "retry" in message
+
+
+def _users(*records: dict[str, object]) -> dict[str, object]:
+    return {"users": [{"basic_features": {"name": str(r["username"])}, **r} for r in records]}
+
+
+@pytest.mark.parametrize(("records", "problem"), [
+    ([{"username": "ann"}, {"username": "ann"}], "username 'ann' repeats users.0"),
+    ([{"id": "a1", "username": "ann"}, {"id": "a1", "username": "bo"}], "id 'a1' repeats"),
+    ([{"id": "a1", "username": "ann"}, {"username": "a1"}], "username 'a1' is the id of users.0"),
+])
+def test_a_persona_file_is_checked_as_a_whole(
+        tmp_path: Path, records: list[dict[str, object]], problem: str) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(_users(*records)))
+    with pytest.raises(PersonaFileError, match=re.escape(problem)):
+        read_persona_file(path)
+
+
+def test_an_id_equal_to_its_own_username_is_fine() -> None:
+    PersonaFile.model_validate(_users({"id": "ann", "username": "ann"}))
+
+
+@pytest.mark.parametrize(("clash", "problem"), [
+    ({"username": "u-ann"}, "username 'u-ann' is another user's id"),
+    ({"id": "ann", "username": "zed"}, "id 'ann' is another user's username"),
+    ({"id": "u-ann", "username": "zed"}, "id 'u-ann' already belongs to user 'ann'"),
+    ({"id": "u-other", "username": "ann"}, "username 'ann' already belongs to user id 'u-ann'"),
+])
+def test_import_refuses_names_and_ids_that_would_shadow_stored_users(
+        tmp_path: Path, clash: dict[str, object], problem: str) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    init_db(engine)
+    with Session(engine) as session:
+        import_personas(session=session, personas=PersonaFile.model_validate(
+            _users({"id": "u-ann", "username": "ann"})))
+        session.commit()
+        clashing = PersonaFile.model_validate(_users({"username": "harmless"}, clash))
+        with pytest.raises(PersonaFileError, match=re.escape(problem)):
+            import_personas(session=session, personas=clashing)
+        session.commit()
+        assert [u.username for u in crud.list_users(session=session)] == ["ann"]
+        again, _ = import_personas(session=session, personas=PersonaFile.model_validate(
+            _users({"id": "u-ann", "username": "ann"})))
+        assert again == []  # the same record again is still skipped

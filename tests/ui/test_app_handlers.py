@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 
 import gradio as gr
 import pytest
 
+from tests.assistant.conftest import PERSONAS
 from ui.app import build_app
 from ui.chat_adapter import ChatService
 from ui.session import BrowserSession
@@ -14,10 +17,16 @@ from ui.tabs import chat, history, persona
 from ui.wiring import Workspace
 
 ALICE_PHONE = "+1-415-555-0101"
+SEEDED = sorted(str(u["username"]) for u in PERSONAS["users"])
+
+
+def shown(markdown: object) -> str:
+    """What a reader sees of escaped plain text: backslash escapes and entities resolved."""
+    return html.unescape(re.sub(r"\\([\\`*_\[\]#|~!$])", r"\1", str(markdown)))
 
 
 def _titles(messages: list[dict[str, object]]) -> list[str]:
-    return [str(m["metadata"]["title"]) for m in messages  # type: ignore[index]
+    return [shown(m["metadata"]["title"]) for m in messages  # type: ignore[index]
             if m.get("metadata")]
 
 
@@ -28,7 +37,7 @@ def _as(ws: Workspace, name: str) -> BrowserSession:
 def test_search_matches_username_and_full_name(workspace: Workspace) -> None:
     assert persona.search_personas(workspace, "MOREAU") == [("alice — Alice Moreau", "alice")]
     assert [v for _, v in persona.search_personas(workspace, "bo")] == ["bob"]
-    assert len(persona.search_personas(workspace, "")) == 4
+    assert len(persona.search_personas(workspace, "")) == len(SEEDED)
 
 
 def test_pick_shows_basic_features_and_starts_fresh(workspace: Workspace) -> None:
@@ -41,13 +50,15 @@ def test_a_turn_shows_every_step_as_a_panel(service: ChatService, workspace: Wor
     history, sess = chat.send(service, "order me a hamburger", [], _as(workspace, "alice"))
     titles = _titles(history)
     assert titles == ["📚 History evidence (3 events)", "🏷️ Platform: FastFood",
-                      "🔧 Call: FastFood_orderFood", "✅ Validation: passed",
-                      "📦 FastFood response: FastFood_orderFood"]
+                      "🔧 Call: FastFood_orderFood", "✅ Validation: passed"]
     call = next(m for m in history if "Call:" in str(m.get("metadata", {})))
     assert "| `phone` | +1-415-555-0101 | profile field | phone |" in str(call["content"])
     assert "your request" in str(call["content"])
     assert history[0] == {"role": "user", "content": "order me a hamburger"}
-    assert str(history[-1]["content"]).startswith("Done: FastFood_orderFood")
+    assert "please confirm" in shown(history[-1]["content"])  # an order waits for a yes
+    history, sess = chat.answer_consent(service, True, history, sess)
+    assert _titles(history)[-1] == "📦 FastFood response: FastFood_orderFood"
+    assert shown(history[-1]["content"]).startswith("Done: FastFood_orderFood")
     assert sess.thread_id and chat.thread_choices(service, sess)[0][1] == sess.thread_id
 
 
@@ -83,7 +94,8 @@ def test_without_a_persona_the_chat_says_what_to_do(service: ChatService) -> Non
 
 
 def test_threads_replay_and_stay_private(service: ChatService, workspace: Workspace) -> None:
-    _, alice = chat.send(service, "order me a hamburger", [], _as(workspace, "alice"))
+    history, alice = chat.send(service, "order me a hamburger", [], _as(workspace, "alice"))
+    chat.answer_consent(service, True, history, alice)  # the turn finishes with the yes
     replay, same = chat.open_thread(service, alice.thread_id, _as(workspace, "alice"))
     assert same.thread_id == alice.thread_id
     assert replay[0]["content"] == "order me a hamburger" and len(replay) >= 3
@@ -129,7 +141,8 @@ def test_forget_needs_confirmation_and_ends_the_session(
     assert "confirmation" in message and same == sess
     message, cleared = history.forget(service, sess, confirmed=True)
     assert "Forgot **bob**" in message and cleared == BrowserSession()
-    assert [v for _, v in persona.search_personas(workspace, "")] == ["alice", "carol", "dan"]
+    assert [v for _, v in persona.search_personas(workspace, "")] == [
+        name for name in SEEDED if name != "bob"]
     reply, _ = chat.send(service, "order me a hamburger", [], sess)  # a stale browser tab
     assert "no such user" in str(reply[-1]["content"])
 

@@ -189,3 +189,129 @@ def test_markup_characters_in_history_print_literally(workspace: dict[str, str])
                            env={**workspace, "COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     assert "bought [/] and [bold]x[/bold]" in result.output
+
+
+MARKUP_USER = "[/]eve[bold]"
+
+
+def test_markup_characters_in_usernames_print_literally(workspace: dict[str, str]) -> None:
+    from profiles import crud
+    from profiles.models import BasicFeatures, UserCreate
+
+    engine = make_engine(f"sqlite:///{Path(workspace['PTOOL_WORKSPACE']) / 'ptool.db'}")
+    with Session(engine) as session:
+        crud.create_user(session=session, user_create=UserCreate(
+            username=MARKUP_USER, basic_features=BasicFeatures(name="[red]Eve[/red]")))
+        session.commit()
+    engine.dispose()
+    wide = {**workspace, "COLUMNS": "400"}
+    listed = runner.invoke(app, ["users", "--search", "eve"], env=wide)
+    assert listed.exit_code == 0, listed.output
+    assert MARKUP_USER in listed.output and "[red]Eve[/red]" in listed.output
+    for argv in (["history", MARKUP_USER], ["user", "show", MARKUP_USER],
+                 ["chat", "--user", MARKUP_USER, "--threads"]):
+        shown = runner.invoke(app, argv, env=wide)
+        assert shown.exit_code == 0 and MARKUP_USER in shown.output, (argv, shown.output)
+    unknown = runner.invoke(app, ["history", "[/]nobody"], env=wide)
+    assert unknown.exit_code == 1 and "no such user '[/]nobody'" in unknown.output
+    gone = runner.invoke(app, ["forget", MARKUP_USER, "--yes"], env=wide)
+    assert gone.exit_code == 0 and f"forgot {MARKUP_USER}:" in gone.output
+
+
+def test_chat_prints_answers_and_reply_hints_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from assistant.turns import TurnResult
+    from ui.commands import chat
+
+    out = io.StringIO()
+    monkeypatch.setattr(chat, "console", Console(file=out, width=400))
+    result = TurnResult(thread_id="t[1]", status="consent", answer="Send [/] to [bold]x?")
+    chat._print(result, False, MARKUP_USER)
+    printed = out.getvalue()
+    assert "Send [/] to [bold]x?" in printed
+    assert f"--user {MARKUP_USER} --thread t[1]" in printed
+
+
+def test_a_locked_database_is_one_line_without_the_values(
+        workspace: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    monkeypatch.setattr("profiles.db.BUSY_TIMEOUT_S", 0.2)  # fail fast instead of waiting 15 s
+    platform, api, args = _order_api()
+    secret = {name: f"SECRET-{i}-4711" for i, name in enumerate(args)}
+    argv = ["call", f"{platform}.{api}", "--user", _first_user(), "--args", json.dumps(secret)]
+    writer = sqlite3.connect(Path(workspace["PTOOL_WORKSPACE"]) / "ptool.db",
+                             isolation_level=None, timeout=0.2)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process is writing: readers go on, writers wait
+        result = runner.invoke(app, argv, env=workspace)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    _assert_one_locked_line(result.exit_code, result.output)
+
+
+def test_a_database_locked_for_readers_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from tests.ui.conftest import make_workspace
+
+    ws = make_workspace(tmp_path)  # a fresh workspace: no other connection of this process open
+    ws.engine.dispose()
+    env = {"PTOOL_WORKSPACE": str(ws.settings.workspace),
+           "PTOOL_CATALOG_DIR": str(ws.settings.catalog_dir)}
+    monkeypatch.setattr("profiles.db.BUSY_TIMEOUT_S", 0.2)
+    holder = sqlite3.connect(ws.settings.workspace / "ptool.db", isolation_level=None,
+                             timeout=0.2)
+    try:
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")  # before its first access: no WAL sharing
+        holder.execute("BEGIN EXCLUSIVE")  # now even readers wait
+        result = runner.invoke(app, ["users", "--search", "SECRET-name"], env=env)
+    finally:
+        holder.close()
+    _assert_one_locked_line(result.exit_code, result.output)
+
+
+def _assert_one_locked_line(exit_code: int, output: str) -> None:
+    assert exit_code == 1, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and "database is locked" in lines[0] and "retry" in lines[0], lines
+    assert "SECRET" not in output and "Traceback" not in output
+
+
+def _persona(username: str, user_id: str | None = None, **features: str) -> dict[str, object]:
+    return {"id": user_id, "username": username, "basic_features": {"name": username, **features}}
+
+
+def test_an_invalid_persona_file_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "personas.json"
+    bad.write_text(json.dumps({"users": [_persona("ana"),
+                                         _persona("ben", email="not-an-email")]}))
+    env = {"PTOOL_WORKSPACE": str(tmp_path / "ws")}
+    result = runner.invoke(app, ["setup", "--personas", str(bad)], env=env)
+    assert result.exit_code == 1 and "users.1.basic_features.email" in result.output
+    assert not (tmp_path / "ws").exists(), "a rejected persona file must leave nothing behind"
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps({"users": [_persona("ana"), _persona("ana")]}))
+    result = runner.invoke(app, ["setup", "--personas", str(twice)], env=env)
+    assert result.exit_code == 1 and "repeats users.0" in result.output
+    assert not (tmp_path / "ws").exists()
+
+
+def test_personas_that_would_shadow_stored_users_are_refused(
+        workspace: dict[str, str], tmp_path: Path) -> None:
+    seeded = read_persona_file(default_seed_file()).users[0]
+    assert seeded.id
+    for clash in (_persona(seeded.id), _persona("newcomer", user_id=seeded.username)):
+        personas = tmp_path / "clash.json"
+        personas.write_text(json.dumps({"users": [_persona("harmless"), clash]}))
+        result = runner.invoke(app, ["setup", "--personas", str(personas)], env=workspace)
+        assert result.exit_code == 1 and "users.1" in result.output, result.output
+        assert "nothing was imported" in result.output
+        listed = runner.invoke(app, ["users", "--search", "harmless"],
+                               env={**workspace, "COLUMNS": "400"})
+        assert "harmless" not in listed.output

@@ -8,6 +8,7 @@ becomes the browser's progress bar (``gr.Progress(track_tqdm=True)``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,13 +20,41 @@ import pandas as pd
 
 from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM
 from ui.chat_adapter import ChatService
+from ui.render import md_code, md_text
+from ui.wiring import Workspace
 
 RUNS_DIR = "bench"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "eval" / "data" / "ptbench_synth"
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A run name is one plain folder name: it is joined to the runs folder."""
+
+
+class BadRunName(ValueError):
+    """A run name that could reach outside the runs folder (``/tmp/x``, ``../..``) or is odd."""
+
+
+def runs_dir(workspace: Workspace) -> Path:
+    """Where the app's benchmark runs live -- the only folder the app serves files from."""
+    return workspace.settings.workspace / RUNS_DIR
 
 
 def runs_root(svc: ChatService) -> Path:
-    return svc.workspace.settings.workspace / RUNS_DIR
+    return runs_dir(svc.workspace)
+
+
+def run_folder_name(name: str, now: datetime | None = None) -> str:
+    """The folder name a run writes to: ``name``, or a time stamp when it is blank.
+
+    Raises :class:`BadRunName` unless ``name`` matches :data:`RUN_NAME` (letters, digits, ``.``,
+    ``_``, ``-``; at most 64; no leading dot), so no name can write outside the runs folder."""
+    text = name.strip()
+    if not text:
+        return (now or datetime.now(UTC)).strftime("ui-%Y%m%d-%H%M%S")
+    if not RUN_NAME.fullmatch(text):
+        raise BadRunName(
+            f"run name {text!r} is not allowed: use up to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (or leave it blank for a time stamp)")
+    return text
 
 
 def list_runs(root: Path) -> list[str]:
@@ -58,23 +87,26 @@ def show_run(root: Path, name: str | None) -> tuple[pd.DataFrame, list[str], str
         return pd.DataFrame(), [], f"No report in {name}."
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     cfg = report.get("config", {})
-    summary = (f"**{name}** — data `{cfg.get('data')}`, mode `{cfg.get('mode')}`, model "
-               f"`{cfg.get('model')}`, limit {cfg.get('limit')}. Metrics in percent.")
+    summary = (f"**{md_text(name)}** — data {md_code(cfg.get('data'))}, mode "
+               f"{md_code(cfg.get('mode'))}, model {md_code(cfg.get('model'))}, limit "
+               f"{md_text(cfg.get('limit'))}. Metrics in percent.")
     if report.get("missing_predictions"):
-        summary += f" **{report['missing_predictions']} samples have no prediction yet.**"
+        summary += f" **{md_text(report['missing_predictions'])} samples have no prediction yet.**"
     plots = [str(p) for p in sorted(folder.glob("*.png"))]
     return metrics_table(report), plots, summary
 
 
 def start_run(svc: ChatService, data: str, limit: int, name: str) -> str:
-    """A small runtime-mode run into a new folder; returns the folder name."""
+    """A small runtime-mode run into a new folder; returns the folder name.
+
+    Raises :class:`BadRunName` before anything runs when ``name`` is not a plain folder name."""
+    folder = run_folder_name(name)
     from assistant.benchmark import run_benchmark_sample
     from assistant.errors import ModelUnavailable
     from eval.bench import run_bench
     from eval.predictor import ModeConfig
     from eval.runtime_predictor import RuntimePredictor, runtime_options
 
-    folder = name.strip() or datetime.now(UTC).strftime("ui-%Y%m%d-%H%M%S")
     cfg = ModeConfig(model=svc.workspace.settings.model_name, history_k=DEFAULT_HISTORY_K,
                      tools_per_platform=DEFAULT_TOOLS_PER_PLATFORM)
     predictor = RuntimePredictor(
@@ -123,9 +155,12 @@ def build(svc: ChatService) -> BenchTab:
         progress(0, desc="loading the benchmark")
         try:
             folder = start_run(svc, data_, int(limit_), name_)
+        except BadRunName as exc:
+            return f"⚠️ {md_text(exc)}", gr.Dropdown()
         except Exception as exc:  # shown to the user: eval's errors say what to do next
-            return f"⚠️ {type(exc).__name__}: {exc}", gr.Dropdown()
-        return f"Finished **{folder}**.", gr.Dropdown(choices=list_runs(root), value=folder)
+            return f"⚠️ {md_text(f'{type(exc).__name__}: {exc}')}", gr.Dropdown()
+        return f"Finished **{md_text(folder)}**.", gr.Dropdown(choices=list_runs(root),
+                                                                value=folder)
 
     reload.click(on_reload, None, run)
     run.change(on_show, run, [table, gallery, summary])

@@ -26,8 +26,9 @@ NO_PERSONA = "Pick a persona in the **Persona** tab first."
 def header(sess: BrowserSession) -> str:
     if not sess.username:
         return NO_PERSONA
-    where = f"thread `{sess.thread_id}`" if sess.thread_id else "a new conversation"
-    return f"Chatting as **{sess.username}** — {where}."
+    where = (f"thread {render.md_code(sess.thread_id)}" if sess.thread_id
+             else "a new conversation")
+    return f"Chatting as **{render.md_text(sess.username)}** — {where}."
 
 
 def thread_choices(svc: ChatService, sess: BrowserSession) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from profiles import crud
 from profiles.crud import UnknownUser
 from profiles.models import HistoryEventCreate
 from ui.chat_adapter import ChatService
+from ui.render import md_text
 from ui.session import BrowserSession
 from ui.wiring import Workspace
 
@@ -88,7 +89,7 @@ def add_event(ws: Workspace, sess: BrowserSession, scenario: str | None, platfor
     rows = accounts.record_events(
         engine=ws.engine, index=ws.index, user_id=sess.user_id,
         events=[HistoryEventCreate(scenario=scen, platform=plat, action=action.strip())])
-    return f"Added event {rows[0].id}: [{plat}] {action.strip()}"
+    return f"Added event {rows[0].id}: {md_text(f'[{plat}] {action.strip()}')}"
 
 
 def delete_event(ws: Workspace, sess: BrowserSession, event_id: float | None) -> str:
@@ -96,7 +97,9 @@ def delete_event(ws: Workspace, sess: BrowserSession, event_id: float | None) ->
         return "Pick a persona and enter an event id from the table."
     ok = accounts.delete_event(engine=ws.engine, index=ws.index, user_id=sess.user_id,
                                event_id=int(event_id))
-    return f"Deleted event {int(event_id)}." if ok else f"{sess.username} has no event {event_id}."
+    if ok:
+        return f"Deleted event {int(event_id)}."
+    return f"{md_text(sess.username)} has no event {int(event_id)}."
 
 
 def forget(svc: ChatService, sess: BrowserSession, confirmed: bool) -> tuple[str, BrowserSession]:
@@ -107,8 +110,8 @@ def forget(svc: ChatService, sess: BrowserSession, confirmed: bool) -> tuple[str
     try:
         report = svc.forget(sess.user_id)
     except UnknownUser as exc:
-        return str(exc), BrowserSession()
-    return (f"Forgot **{report.username}**: {report.events_deleted} events, "
+        return md_text(str(exc)), BrowserSession()
+    return (f"Forgot **{md_text(report.username)}**: {report.events_deleted} events, "
             f"{report.threads_deleted} conversations, {report.api_records_deleted} platform "
             "records deleted."), BrowserSession()
 

@@ -13,6 +13,7 @@ import gradio as gr
 from sqlmodel import Session
 
 from profiles import crud
+from ui.render import md_cell, md_code
 from ui.session import BrowserSession
 from ui.wiring import Workspace
 
@@ -46,9 +47,12 @@ def persona_card(ws: Workspace, username: str) -> tuple[str, str, str]:
         counts = Counter(e.scenario for e in crud.list_events(session=session, user_id=user.id))
         features = dict(user.basic_features)
         user_id, name = user.id, user.username
-    rows = "\n".join(f"| {k.replace('_', ' ')} | {v} |" for k, v in features.items())
-    hist = ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())) or "no events"
-    card = (f"### {features.get('name', name)} (`{name}`)\n\n| feature | value |\n|---|---|\n"
+    # profile data is shown literally: a feature value may hold any text
+    rows = "\n".join(f"| {md_cell(k.replace('_', ' '))} | {md_cell(v)} |"
+                     for k, v in features.items())
+    hist = ", ".join(f"{md_cell(s)}: {n}" for s, n in sorted(counts.items())) or "no events"
+    title = md_cell(features.get("name", name))
+    card = (f"### {title} ({md_code(name)})\n\n| feature | value |\n|---|---|\n"
             f"{rows}\n\n**History:** {sum(counts.values())} events — {hist}")
     return user_id, name, card
 
@@ -64,7 +68,7 @@ class PersonaTab:
 
 def build(ws: Workspace, state: gr.State) -> PersonaTab:
     """Lay out the tab and wire its own events."""
-    search = gr.Textbox(label="Search personas by name", placeholder="e.g. alice or Moreau",
+    search = gr.Textbox(label="Search personas by name", placeholder="e.g. chloe92 or Moreau",
                         elem_id="persona-search")
     choices = gr.Radio(choices=search_personas(ws, ""), label="Personas",
                        elem_id="persona-choices")
