@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -30,7 +31,6 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -43,6 +43,9 @@ PREFIX = "ptool_history_v2_"
 LEGACY_COLLECTIONS = ("history_events",)
 """Older formats that stored event text in Chroma: deleted when this format first opens."""
 CATALOG_VECTORS = "ptool_catalog_vectors"
+_RETRY_WAITS_S = (0.0, 0.2, 0.5)
+"""Pauses before each try of an index call (the first is immediate): a swap in another process
+settles in between."""
 _GENERATION = re.compile(rf"^{re.escape(PREFIX)}g(\d{{6}})$")
 T = TypeVar("T")
 
@@ -160,19 +163,21 @@ class HistoryIndex:
         return self._collection
 
     def _run(self, action: Callable[[Any], T]) -> T:
-        """Run ``action(collection)``; a collection swapped out by a rebuild in another process
-        is looked up again once. Other index failures become :class:`IndexUnavailable`."""
-        try:
+        """Run ``action(collection)``. A collection that a rebuild in another process swapped
+        out fails in several ways (not found, a missing segment while it is being dropped), so
+        a failure looks the current collection up again and retries, twice; what still fails
+        becomes :class:`IndexUnavailable`."""
+        for wait_s in _RETRY_WAITS_S:
+            time.sleep(wait_s)
             try:
                 return action(self.collection)
-            except NotFoundError:
+            except IndexUnavailable:
+                raise
+            except Exception as exc:
+                failure = exc
                 self._collection = None
-                return action(self.collection)
-        except IndexUnavailable:
-            raise
-        except Exception as exc:
-            raise IndexUnavailable(f"the history index failed ({type(exc).__name__}: "
-                                   f"{str(exc)[:200]}); {FRESH_HINT}") from exc
+        raise IndexUnavailable(f"the history index failed ({type(failure).__name__}: "
+                               f"{str(failure)[:200]}); {FRESH_HINT}") from failure
 
     # -- writes --------------------------------------------------------------------------------
 
