@@ -143,7 +143,7 @@ def bench(
                                workers=workers, strict=not lenient, plots=not no_plots)
     except (DatasetFormatError, ModeUnavailable, EndpointUnavailable, RunConfigMismatch,
             RunAborted) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
 
     report = result.report
@@ -178,7 +178,7 @@ def compare(
     try:
         rows = compare_dirs(dir_a, dir_b)
     except FileNotFoundError as exc:
-        Console(stderr=True).print(f"[red]{exc}[/red]")
+        Console(stderr=True).print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
     table = Table(title="PTBench comparison")
     for col, justify in (("split", "left"), ("metric", "left"), (str(dir_a), "right"),

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 synth_app = typer.Typer(
@@ -74,7 +75,7 @@ def world(
         encoding="utf-8",
     )
     for path in [t["catalog"], t["personas"], *files]:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
     console.print(
         f"{len(w.samples)} samples, {len(w.rejections)} rejected "
         f"({n_rej} in test splits, logged), {time.perf_counter() - start:.1f}s"
@@ -94,7 +95,7 @@ def tools(
     paths = write_catalog(build_catalog().values(), target)
     catalog = load_catalog(target)
     n = sum(len(p.apis) for s in catalog.scenarios.values() for p in s.platforms)
-    console.print(f"wrote {len(paths)} scenario files, {n} APIs, to {target}")
+    console.print(f"wrote {len(paths)} scenario files, {n} APIs, to {escape(str(target))}")
 
 
 @synth_app.command()
@@ -112,7 +113,7 @@ def train(
         (r.model_dump() for r in w.rejections if r.split == "train"),
         out.with_suffix(".rejections.jsonl"),
     )
-    console.print(f"wrote {n} records to {out} ({rej} rejected drafts logged)")
+    console.print(f"wrote {n} records to {escape(str(out))} ({rej} rejected drafts logged)")
 
 
 @synth_app.command()

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ui.errors import fail
 
@@ -129,4 +130,4 @@ def card_command(
         path = write_card(out, evaluation=evaluation)
     except FileNotFoundError as exc:
         raise fail(str(exc)) from None
-    console.print(f"card written: {path}")
+    console.print(f"card written: {escape(str(path))}")
