@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -150,10 +149,8 @@ def _unless_forgotten(graph: AssistantGraph, context: Context, user_id: str, thr
     if not accounts.sweep_forgotten(engine=context.store().engine, user_id=user_id):
         return
     saver = graph.checkpointer
-    if isinstance(saver, SqliteSaver):
+    if isinstance(saver, BaseCheckpointSaver):  # SQLite or PostgreSQL alike
         delete_threads(saver, [thread_id])
-    elif isinstance(saver, BaseCheckpointSaver):
-        saver.delete_thread(thread_id)
     raise UnknownUser(f"{username!r} was forgotten while this turn ran; nothing of it was kept")
 
 

@@ -107,6 +107,10 @@ def event_counts(*, session: Session) -> dict[str, int]:
     return {user_id: int(n) for user_id, n in session.exec(stmt).all()}
 
 
+def count_events(*, session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(HistoryEvent)).one())
+
+
 def used_platforms(*, session: Session, user_id: str) -> list[str]:
     """The platforms this user has any event on (one DISTINCT query, not every event)."""
     stmt = select(HistoryEvent.platform).where(HistoryEvent.user_id == user_id).distinct()

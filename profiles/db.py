@@ -18,8 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, create_engine
 
-# Importing the table modules registers them on SQLModel.metadata before create_all.
-from profiles import models as _profile_tables  # noqa: F401
+from profiles import migrations
 
 BUSY_TIMEOUT_S = 15.0
 """How long a SQLite connection waits for another process's write before "database is locked"."""
@@ -64,8 +63,8 @@ def make_engine(url: str, *, busy_timeout_s: float | None = None) -> Engine:
     except ModuleNotFoundError as exc:
         raise StoreUnavailable(
             f"the database driver for {url.split(':', 1)[0]!r} is not installed ({exc.name}); "
-            "install it (e.g. `pip install psycopg2-binary` for PostgreSQL) "
-            "or fix PTOOL_DATABASE_URL"
+            "for PostgreSQL run `pip install '.[postgres]'` and use a "
+            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB URL, or fix PTOOL_DATABASE_URL"
         ) from exc
 
 
@@ -99,14 +98,35 @@ def erase_deleted(engine: Engine) -> None:
 
 
 def init_db(engine: Engine, extra_tables: tuple[type[SQLModel], ...] = ()) -> None:
-    """Create missing tables (idempotent). ``extra_tables`` only documents other owners' tables."""
-    del extra_tables  # their modules register on the shared metadata when imported
+    """Create the tables, or upgrade an existing database to the current schema (idempotent;
+    see :mod:`profiles.migrations`). ``extra_tables`` only documents other owners' tables:
+    the migrations create them too."""
+    del extra_tables
     try:
-        SQLModel.metadata.create_all(engine)
+        migrations.upgrade(engine)
     except OperationalError as exc:
         raise StoreUnavailable(
             f"cannot open database {engine.url!r}: {explain_database_error(exc)}"
         ) from exc
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail with what to run when the database is not at the schema this code expects: a
+    workspace made by an older ptool (or before migrations) is upgraded by `ptool setup`,
+    rather than failing later on a missing table or column."""
+    try:
+        current = migrations.current_revision(engine)
+    except OperationalError as exc:
+        raise StoreUnavailable(
+            f"cannot read database {engine.url!r}: {explain_database_error(exc)}"
+        ) from exc
+    head = migrations.head_revision()
+    if current != head:
+        found = f"schema revision {current}" if current else "no schema revision"
+        raise StoreUnavailable(
+            f"database {engine.url!r} has {found}, this ptool expects {head}; run `ptool setup` "
+            "to upgrade it (existing data is kept)"
+        )
 
 
 def check_reachable(engine: Engine) -> None:

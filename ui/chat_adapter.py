@@ -19,12 +19,11 @@ from langchain_core.language_models import BaseChatModel
 from sqlmodel import Session
 
 from assistant import accounts, turns
-from assistant.checkpoints import checkpoint_path, forget_hook, open_checkpointer
 from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
 from assistant.sources import StoreSource
 from profiles import crud
-from ui.wiring import Workspace
+from ui.wiring import Workspace, open_checkpointer_for, thread_forget_hook
 
 ChatModelFactory = Callable[[], BaseChatModel]
 """Called once per turn: cheap for ``ChatOpenAI``; lets tests hand out scripted fakes."""
@@ -58,10 +57,6 @@ class ChatService:
         # lazy: embeds on first use; the cache keeps a user's event vectors between turns
         self.tool_index = workspace.tool_index()
 
-    @property
-    def checkpoints(self) -> Any:
-        return checkpoint_path(self.workspace.settings.workspace)
-
     def context(self) -> Context:
         ws = self.workspace
         source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
@@ -73,7 +68,7 @@ class ChatService:
 
     @contextmanager
     def _graph(self) -> Iterator[AssistantGraph]:
-        with open_checkpointer(self.checkpoints) as saver:
+        with open_checkpointer_for(self.workspace.settings) as saver:
             yield build_graph(saver)
 
     def send(self, *, user: str, text: str, thread_id: str | None) -> TurnView:
@@ -104,7 +99,7 @@ class ChatService:
     def forget(self, name_or_id: str) -> accounts.ForgetReport:
         ws = self.workspace
         return accounts.forget_user(engine=ws.engine, index=ws.index, name_or_id=name_or_id,
-                                    forget_hooks=[forget_hook(self.checkpoints)])
+                                    forget_hooks=[thread_forget_hook(ws.settings)])
 
 
 def _view(result: turns.TurnResult) -> TurnView:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from assistant import accounts
-from profiles.db import StoreUnavailable, check_reachable, init_db, make_engine
+from assistant import accounts, checkpoints
+from assistant.accounts import ForgetHook
+from assistant.checkpoints import Checkpointer
+from profiles.db import StoreUnavailable, check_reachable, check_schema, init_db, make_engine
 from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, StoredVectors, embed_texts
 from profiles.history_index import HistoryIndex, IndexUnavailable
 from toolcatalog import state as _catalog_tables  # noqa: F401  (registers api_record table)
@@ -71,6 +74,7 @@ def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
         init_db(engine)
     else:
         check_reachable(engine)
+        check_schema(engine)
     index = (
         HistoryIndex.from_url(settings.chroma_url, engine)
         if settings.chroma_url
@@ -79,6 +83,19 @@ def open_workspace(settings: Settings, *, create: bool = False) -> Workspace:
     if not create:
         _catch_up(engine, index)
     return Workspace(settings=settings, engine=engine, index=index, catalog=catalog)
+
+
+def open_checkpointer_for(settings: Settings) -> AbstractContextManager[Checkpointer]:
+    """The chat-thread checkpointer of the configured database: threads in PostgreSQL when the
+    profile store is PostgreSQL (every worker sees them), else ``<workspace>/checkpoints.sqlite``.
+    The connection closes when the block ends."""
+    return checkpoints.open_for(settings.resolved_database_url, settings.workspace)
+
+
+def thread_forget_hook(settings: Settings) -> ForgetHook:
+    """For ``accounts.forget_user``: deletes a forgotten user's threads wherever
+    :func:`open_checkpointer_for` keeps them."""
+    return checkpoints.forget_hook_for(settings.resolved_database_url, settings.workspace)
 
 
 def _catch_up(engine: Engine, index: HistoryIndex) -> None:

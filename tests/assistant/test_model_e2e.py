@@ -37,7 +37,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def real_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaseChatModel]:
-    client = pytest.importorskip("train.client")
+    client = pytest.importorskip("train.serving.client")
     workspace = Path("/tmp/ptool-bench-assistant")  # shares the converted base model cache
     workspace.mkdir(parents=True, exist_ok=True)
     with client.chat_model(None, "ptool", workspace=workspace, max_retries=0,

@@ -27,7 +27,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "handwritten" / "data.json
 
 
 def test_handwritten_set_runs_on_the_runtime_with_the_real_model(tmp_path: Path) -> None:
-    client = pytest.importorskip("train.client")
+    client = pytest.importorskip("train.serving.client")
     workspace = Path("/tmp/ptool-bench-assistant")  # shares the converted base model cache
     workspace.mkdir(parents=True, exist_ok=True)
     with client.endpoint(None, workspace=workspace) as url:

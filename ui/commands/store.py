@@ -14,12 +14,11 @@ from rich.table import Table
 from sqlmodel import Session
 
 from assistant import accounts
-from assistant.checkpoints import checkpoint_path, forget_hook
 from profiles import crud
 from profiles.io import default_seed_file, export_user, read_persona_file
 from ui.errors import UsageError, cli_errors, fail
 from ui.settings import Settings
-from ui.wiring import open_workspace
+from ui.wiring import open_workspace, thread_forget_hook
 
 
 def _console() -> Console:
@@ -184,7 +183,7 @@ def forget(
         engine=ws.engine,
         index=ws.index,
         name_or_id=user.id,
-        forget_hooks=[forget_hook(checkpoint_path(ws.settings.workspace))],
+        forget_hooks=[thread_forget_hook(ws.settings)],
     )
     _console().print(
         f"forgot {escape(report.username)}: {report.events_deleted} events, "
