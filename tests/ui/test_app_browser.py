@@ -1,4 +1,5 @@
-"""The app in headless Chromium: pick, chat, panels, consent, history search, two sessions at once.
+"""The app in headless Chromium: pick, chat, panels, confirmation, history search, two sessions
+at once.
 
 Screenshots of every tab are written to ``$UI_SCREENSHOT_DIR`` when it is set (docs/ui-*.png are
 made that way: ``UI_SCREENSHOT_DIR=docs pytest -m browser tests/ui``).
@@ -53,9 +54,14 @@ def test_pick_chat_see_panels_then_search_history(browser: Any, app: RunningApp)
     chatbot = page.locator("#chatbot")
     chatbot.get_by_text("Platform: FastFood").wait_for()
     for title in ("History evidence (3 events)", "Call: FastFood_orderFood",
-                  "Validation: passed", "FastFood response: FastFood_orderFood"):
+                  "Validation: passed"):
         chatbot.get_by_text(title).wait_for()
-    chatbot.get_by_text("Call: FastFood_orderFood").click()  # panels start collapsed
+    # an order changes something: the exact call waits for a yes, nothing has run yet
+    chatbot.get_by_text("Before I do this on FastFood").wait_for()
+    assert "FastFood response" not in chatbot.inner_text()
+    chatbot.get_by_role("button", name="Yes, send it").click()
+    chatbot.get_by_text("FastFood response: FastFood_orderFood").wait_for()
+    chatbot.get_by_text("Call: FastFood_orderFood").last.click()  # panels start collapsed
     chatbot.locator("td").filter(has_text="home_address").wait_for()
     assert "profile field" in chatbot.inner_text()
     page.locator("#chat-threads").get_by_text("order me a hamburger").wait_for()
