@@ -21,7 +21,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from assistant import nodes
+from assistant import nodes, validation
 from assistant.context import Context
 from assistant.state import State, TurnInput
 
@@ -37,7 +37,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[str] | None = None) -> Assista
     builder.add_node("score_platforms", nodes.score_platforms)
     builder.add_node("ground_values", nodes.ground_values)
     builder.add_node("decide", nodes.decide)
-    builder.add_node("validate", nodes.validate)
+    builder.add_node("validate", validation.validate)
     builder.add_node("confirm", nodes.confirm)
     builder.add_node("execute", nodes.execute)
     builder.add_node("respond", nodes.respond)

@@ -18,7 +18,7 @@ Prompt-injection defence: history events, platform descriptions from data files 
 outputs are *data*. They are cleaned (no angle brackets, one line, bounded length) and placed in
 tagged blocks that the instructions declare untrusted, so an event such as "ignore your
 instructions" cannot close its block or pose as an instruction. The real guarantee is in code:
-only candidate APIs can be called (``nodes.validate``).
+only candidate APIs can be called (``validation.validate``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eval.metrics import ERROR_COLUMNS, METRICS
+from eval.aggregate import METRICS
+from eval.metrics import ERROR_COLUMNS
 
 
 class CompareRow(BaseModel):

@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eval.aggregate import ACC_COLUMNS, METRICS, AggregateMetrics
 from eval.dataset import Benchmark
-from eval.metrics import ACC_COLUMNS, ERROR_COLUMNS, METRICS, AggregateMetrics
+from eval.metrics import ERROR_COLUMNS
 from eval.parsing import RenderError, render_text
 from eval.runner import PredictionRecord, RunScores
 
@@ -25,7 +26,7 @@ PAPER_TABLE_ORDER: tuple[str, ...] = (
     "format", "platform", "query_value", "profile_value",
     "tool_name", "tool_param", "tool_value", "overall",
 )
-"""Column order of the paper's Table 1 (metric registry names)."""
+"""Column order of the paper's Table 1 (names in ``eval.aggregate.METRICS``)."""
 
 PAPER_TABLE1: dict[str, dict[str, float]] = {
     "Qwen2.5-7B-Instruct + PTool LoRA (paper's)": dict(zip(

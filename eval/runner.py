@@ -28,8 +28,9 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
+from eval.aggregate import AggregateMetrics, aggregate, combine
 from eval.dataset import AblateMode, Benchmark, BenchSample, ablate
-from eval.metrics import AggregateMetrics, SampleScore, aggregate, combine, score_sample
+from eval.metrics import SampleScore, score_sample
 from eval.parsing import Call, ParsedOutput
 from eval.predictor import EndpointUnavailable, Prediction, Predictor
 

@@ -7,18 +7,15 @@ from typing import Any
 import pytest
 from _eval_helpers import load_golden, to_answer
 
-from eval.metrics import (
+from eval.aggregate import (
     ACC_COLUMNS,
-    ERROR_COLUMNS,
     AggregateMetrics,
-    ErrorCategory,
     UnknownMetricError,
-    accepts,
     aggregate,
     combine,
     get_metric,
-    score_prediction,
 )
+from eval.metrics import ERROR_COLUMNS, ErrorCategory, accepts, score_prediction
 from eval.parsing import ParseError, parse_text
 
 VALUE_CASES: list[dict[str, Any]] = load_golden("value_cases.json")
@@ -92,7 +89,7 @@ def test_combine_is_sample_weighted_like_the_reference() -> None:
 
 
 def get_names() -> list[str]:
-    from eval.metrics import METRICS
+    from eval.aggregate import METRICS
 
     return list(METRICS)
 

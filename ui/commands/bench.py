@@ -149,7 +149,7 @@ def bench(
     report = result.report
     table = Table(title=f"PTBench ({mode.value} mode, {cfg.model})")
     table.add_column("split")
-    from eval.metrics import METRICS
+    from eval.aggregate import METRICS
 
     for m in METRICS.values():
         table.add_column(m.paper_label, justify="right")
