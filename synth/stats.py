@@ -70,6 +70,8 @@ def leakage(world: World) -> dict[str, float | int]:
 
 
 def markdown_table(stats: dict[str, dict[str, float | int]]) -> str:
+    if not stats:  # e.g. a small LLM-built world whose samples were all rejected
+        return "(no accepted samples in any split)"
     splits = list(stats)
     keys = list(next(iter(stats.values())))
     lines = ["| statistic | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from profiles.models import BasicFeatures
-from synth.backends import get_backend
 from synth.backends.llm import LLMBackend, LLMWorldConfig
 from synth.backends.runner import StructuredFailure, StructuredRunner
 from synth.models import Persona
@@ -79,7 +80,23 @@ def test_gives_up_after_retries() -> None:
         LLMBackend(runner, CONFIG).build_catalog()
 
 
-def test_registry_by_name() -> None:
-    assert get_backend("procedural").name == "procedural"
-    with pytest.raises(KeyError, match="did you mean 'procedural'"):
-        get_backend("procedurel")
+def test_the_cli_runs_the_llm_backend_into_its_own_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    @contextmanager
+    def recorded(*args: object, **kwargs: object) -> Iterator[RecordedChatModel]:
+        yield RecordedChatModel.from_fixture()
+
+    monkeypatch.setattr("train.serving.client.chat_model", recorded)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["synth", "world", "--backend", "llm"])
+    assert refused.exit_code == 2 and "--out" in refused.output
+    done = runner.invoke(app, ["synth", "world", "--backend", "llm", "--out", str(tmp_path),
+                               "--users", "1"], env={"PTOOL_WORKSPACE": str(tmp_path / "ws")})
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "catalog" / "shopping.json").is_file()
+    assert (tmp_path / "personas.json").is_file() and (tmp_path / "llm_calls.jsonl").is_file()
+    assert (tmp_path / "ptbench_synth" / "STATS.md").is_file()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from synth.models import World
+    from toolcatalog.models import Scenario
 from rich.markup import escape
 
 console = Console()
@@ -48,6 +53,28 @@ def _world(seed: int, with_train: bool = True):  # type: ignore[no-untyped-def]
         return build_world(WorldConfig(seed=seed, with_train=with_train))
 
 
+class Backend(StrEnum):
+    procedural = "procedural"
+    llm = "llm"
+
+
+def _llm_world(seed: int, base_url: str | None, model: str, users: int,
+               scenarios: list[str], out: Path) -> tuple[World, dict[str, Scenario]]:
+    """The paper's LLM-driven pipeline against an OpenAI-compatible endpoint (the embedded
+    server when ``base_url`` is unset). Every call is cached under ``out``, so a re-run
+    resumes instead of paying again."""
+    from synth.backends.llm import LLMBackend, LLMWorldConfig
+    from synth.backends.runner import StructuredRunner
+    from train.serving.client import chat_model
+    from ui.settings import Settings
+
+    config = LLMWorldConfig(seed=seed, scenarios=tuple(scenarios), users=users)
+    out.mkdir(parents=True, exist_ok=True)
+    with chat_model(base_url, model, workspace=Settings().workspace, max_tokens=1024) as llm:
+        runner = StructuredRunner(model=llm, cache_path=out / "llm_calls.jsonl")
+        return LLMBackend(runner, config).build()
+
+
 @synth_app.command()
 def world(
     seed: SeedOpt = 0,
@@ -55,14 +82,32 @@ def world(
         Path | None,
         typer.Option(help="Write under this folder instead of the package data folders."),
     ] = None,
+    backend: Annotated[Backend, typer.Option(
+        help="procedural: the offline, deterministic generator (the shipped data); llm: the "
+        "paper's LLM-driven pipeline against --base-url (needs --out).")] = Backend.procedural,
+    base_url: Annotated[str | None, typer.Option(
+        help="llm backend: an OpenAI-compatible endpoint (default: the embedded server).")
+    ] = None,
+    model: Annotated[str, typer.Option(help="llm backend: the model name to send.")] = "ptool",
+    users: Annotated[int, typer.Option(min=1, help="llm backend: personas to act out.")] = 4,
+    scenario: Annotated[list[str] | None, typer.Option(
+        help="llm backend: scenarios to generate (repeatable; default: shopping).")] = None,
 ) -> None:
-    """Generate everything: catalog, personas, the frozen benchmark, stats (deterministic)."""
+    """Generate everything: catalog, personas, the frozen benchmark, stats (deterministic with
+    the procedural backend)."""
     from synth.stats import leakage, markdown_table, world_stats
     from synth.tools import write_catalog
     from synth.writers import write_benchmark, write_personas, write_rejections
 
+    if backend is Backend.llm and out is None:
+        console.print("[red]--backend llm writes under --out; it never replaces the shipped "
+                      "data[/red]")
+        raise typer.Exit(2)
     start = time.perf_counter()
-    w, catalog = _world(seed)
+    if backend is Backend.llm and out is not None:
+        w, catalog = _llm_world(seed, base_url, model, users, scenario or ["shopping"], out)
+    else:
+        w, catalog = _world(seed)
     t = _targets(out)
     write_catalog(catalog.values(), t["catalog"])
     write_personas(w, t["personas"])
