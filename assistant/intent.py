@@ -123,11 +123,17 @@ def tool_name_and_description(tool: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def pair_features(request: str, tools: Sequence[Mapping[str, Any]], platforms: Sequence[str],
-                  embed: Embedder) -> list[PairFeatures]:
-    """Features of the request paired with each tool (one embedding batch for all of them)."""
+                  embed: Embedder, embed_apis: Embedder | None = None) -> list[PairFeatures]:
+    """Features of the request paired with each tool. ``embed_apis`` (default ``embed``)
+    embeds the API texts, so a chat process can read them from a persistent cache while the
+    request never goes into one."""
     described = [tool_name_and_description(t) for t in tools]
-    vectors = embed([request, *(api_text(n, d) for n, d in described)])
-    query, apis = vectors[0], vectors[1:]
+    texts = [api_text(n, d) for n, d in described]
+    if embed_apis is None:  # one batch for the request and the APIs
+        vectors = embed([request, *texts])
+        query, apis = vectors[0], vectors[1:]
+    else:
+        query, apis = embed([request])[0], embed_apis(texts)
     terms = request_terms(request, platforms)
     out: list[PairFeatures] = []
     for (name, description), vector in zip(described, apis, strict=True):
@@ -192,12 +198,14 @@ def shipped_intent() -> IntentWeights:
 
 
 def score_tools(request: str, tools: Sequence[Mapping[str, Any]], platforms: Sequence[str],
-                embed: Embedder, weights: IntentWeights | None = None) -> list[float]:
+                embed: Embedder, weights: IntentWeights | None = None,
+                embed_apis: Embedder | None = None) -> list[float]:
     """The probability that each tool is the one the request asks for."""
     if not tools:
         return []
     weights = weights or shipped_intent()
-    return [weights.probability(p) for p in pair_features(request, tools, platforms, embed)]
+    return [weights.probability(p)
+            for p in pair_features(request, tools, platforms, embed, embed_apis)]
 
 
 def selected(scored: Sequence[tuple[str, float]], threshold: float) -> list[str]:

@@ -47,7 +47,7 @@ def store_candidates(
     names = [p.name for p in scenario.platforms]
     owned = [(p.name, api) for p in scenario.platforms for api in p.apis]
     scores = intent.score_tools(text, [api.openai_tool() for _, api in owned], names,
-                                tool_index.embed)
+                                tool_index.embed, embed_apis=tool_index.catalog_embed)
     taken: dict[str, list[tuple[ApiSpec, float]]] = {name: [] for name in names}
     for i in ranked_per_platform([name for name, _ in owned], scores, per_platform):
         name, api = owned[i]

@@ -5,7 +5,8 @@ times it to exit. The embedded CPU model server is started by that process (no e
 configured), so the time includes loading the model. Two conditions, alternated:
 
 * ``no tool vectors``: the workspace's persisted API vectors are dropped first, so the process
-  embeds the whole catalog again (what every process did before they were persisted);
+  embeds the scenario's API texts again for the intent scorer (what every process did before
+  they were persisted);
 * ``tool vectors``: they are there, and the process embeds no API text.
 
 The turn stops at the confirmation (an order asks first), which is the answer a one-shot prints.
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from profiles.db import make_engine
-from profiles.history_index import HistoryIndex
+from profiles.history_index import CATALOG_VECTORS, HistoryIndex
 
 
 def _env(workspace: Path) -> dict[str, str]:
@@ -49,7 +50,8 @@ def _ptool(workspace: Path, *args: str) -> tuple[float, str]:
 def _drop_tool_vectors(workspace: Path) -> None:
     engine = make_engine(f"sqlite:///{workspace / 'ptool.db'}")
     index = HistoryIndex.from_path(workspace / "chroma", engine)
-    index.client.delete_collection("ptool_catalog_vectors")
+    if CATALOG_VECTORS in [c.name for c in index.client.list_collections()]:
+        index.client.delete_collection(CATALOG_VECTORS)
     engine.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant import retrieval
 from profiles.embeddings import StoredVectors
 from tests.ui.conftest import make_workspace
 from toolcatalog.retrieval import ToolIndex
@@ -27,7 +28,9 @@ def test_a_second_process_embeds_no_api_text(tmp_path: Path) -> None:
 
     again = open_workspace(first.settings).tool_index()  # what a new process builds
     assert [h.api.name for h in again.search("order me a hamburger", k=3)] == hits
-    assert _stored(again).embedded == 0
+    found = retrieval.store_candidates(first.catalog, again, "order me a hamburger", 3, None,
+                                       "takeout")  # a chat turn's candidate ranking
+    assert found["candidates"] and _stored(again).embedded == 0
 
 
 def test_requests_are_never_stored(tmp_path: Path) -> None:
