@@ -15,6 +15,7 @@ finds the thread ids there and :func:`forget_hook_for` deletes their checkpoints
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ from assistant.accounts import ForgetHook
 from profiles.db import StoreUnavailable
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
+SETUP_LOCK_KEY = 0x7074_6F6F_6C_01
+"""PostgreSQL advisory lock held while the checkpointer creates or upgrades its tables."""
 Checkpointer = BaseCheckpointSaver[str]
 
 
@@ -69,8 +72,20 @@ def open_postgres_checkpointer(database_url: str) -> Iterator[Checkpointer]:
         raise StoreUnavailable(
             f"chat threads on PostgreSQL need {exc.name!r}; run `pip install '.[postgres]'`"
         ) from exc
-    with PostgresSaver.from_conn_string(postgres_conninfo(database_url)) as saver:
-        saver.setup()
+    import psycopg  # present whenever PostgresSaver is (the postgres extra)
+
+    conninfo = postgres_conninfo(database_url)
+    with PostgresSaver.from_conn_string(conninfo) as saver:
+        # several workers opening threads on a new database at once would race to create the
+        # checkpointer's tables (a unique violation in PostgreSQL's catalog): they take turns
+        # under a session lock held on a connection of its own
+        with psycopg.connect(conninfo, autocommit=True) as lock:
+            # poll rather than wait inside a statement: a waiting statement is an open
+            # transaction, and the migrations' CREATE INDEX CONCURRENTLY would wait for it
+            while not lock.execute("SELECT pg_try_advisory_lock(%s)",
+                                   (SETUP_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+                time.sleep(0.05)
+            saver.setup()
         yield saver
 
 

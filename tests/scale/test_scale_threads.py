@@ -4,6 +4,8 @@ forget keeps nothing, and one whole chat turn through the app's adapter."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -129,3 +131,26 @@ def test_one_chat_turn_end_to_end_through_the_app(workspace: Workspace) -> None:
         "order me a hamburger"]
     service.forget("alice")
     assert service.replay(asked.result.thread_id) == []
+
+
+def test_workers_opening_threads_on_a_new_database_at_once_all_succeed(postgres_url: str) -> None:
+    """Several app workers start together on a fresh database: the checkpointer's tables are
+    created once, the others wait for it instead of failing on PostgreSQL's catalog."""
+    from assistant.checkpoints import open_postgres_checkpointer
+
+    start, failures = threading.Barrier(4), []
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            with open_postgres_checkpointer(postgres_url) as saver:
+                saver.get_tuple({"configurable": {"thread_id": "nobody"}})
+        except Exception as exc:  # the test reports every failure, whatever its kind
+            failures.append(repr(exc))
+
+    workers = [threading.Thread(target=open_one) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert failures == []
