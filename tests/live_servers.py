@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from train.serving.embedded import free_port, stop_process
+
 POSTGRES_HINT = ("install Debian's PostgreSQL server: `apt-get install -y postgresql` "
                  "(`bash scripts/install_postgres.sh` does it)")
 CHROMA_HINT = "install the project into .venv: `bash scripts/install.sh`"
@@ -30,13 +31,6 @@ START_TIMEOUT_S = 60.0
 
 class ServerMissing(RuntimeError):
     """A server binary the live tests need is not installed; the message says how to get it."""
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _version(bindir: Path) -> tuple[int, ...]:
@@ -138,10 +132,5 @@ def chroma_server(executable: Path) -> Iterator[str]:
         _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)

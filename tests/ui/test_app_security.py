@@ -28,6 +28,7 @@ from assistant.checkpoints import checkpoint_path
 from profiles import crud
 from profiles.models import BasicFeatures, UserCreate
 from tests.ui.conftest import ProfileEchoModel, free_port, make_workspace
+from train.serving.embedded import stop_process
 from ui import render
 from ui.app import build_app, check_exposure, is_loopback, launch_options, parse_auth
 from ui.chat_adapter import ChatService
@@ -98,12 +99,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         _wait_until_up(url, proc, log, timeout_s=240)
         yield Served(url=url, home=settings.workspace, plot=plot)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        stop_process(proc, timeout_s=30)
 
 
 def _fetch(base: str, path: Path, client: httpx.Client | None = None) -> httpx.Response:
