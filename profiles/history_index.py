@@ -135,7 +135,10 @@ class HistoryIndex:
                                        f"{FRESH_HINT}") from exc
         return self._client
 
-    def _open(self, name: str) -> Any:
+    def _open(self, name: str, *, create: bool = True) -> Any:
+        if not create:
+            return self.client.get_collection(
+                name, embedding_function=LocalEmbeddingFunction())  # type: ignore[arg-type]
         return self.client.get_or_create_collection(
             name, embedding_function=LocalEmbeddingFunction(),  # type: ignore[arg-type]
             metadata={"hnsw:space": "cosine"})
@@ -143,13 +146,18 @@ class HistoryIndex:
     def _names(self) -> list[str]:
         return [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
 
-    def _current_name(self) -> str:
+    def _current(self) -> Any:
+        """The newest generation. It is opened, never created, when one exists: a rebuild in
+        another process may drop it between the listing and the opening, and re-creating it
+        would swap an empty index in (the failure makes :meth:`_run` look again)."""
         names = self._names()
         generations = [g for g in map(_generation, names) if g is not None]
         for legacy in LEGACY_COLLECTIONS:
             if legacy in names:  # text-bearing format: never keep it around
                 self.client.delete_collection(legacy)
-        return f"{PREFIX}g{max(generations, default=1):06d}"
+        if not generations:
+            return self._open(f"{PREFIX}g000001")
+        return self._open(f"{PREFIX}g{max(generations):06d}", create=False)
 
     def catalog_vectors(self) -> Any:
         """The collection that caches the catalog's API vectors next to the history
@@ -159,7 +167,7 @@ class HistoryIndex:
     @property
     def collection(self) -> Any:
         if self._collection is None:
-            self._collection = self._open(self._current_name())
+            self._collection = self._current()
         return self._collection
 
     def _run(self, action: Callable[[Any], T]) -> T:
@@ -231,8 +239,20 @@ class HistoryIndex:
         if scenario:
             where = {"$and": [where, {"scenario": scenario}]}
         vector = [float(x) for x in embed_texts([text])[0]]
-        result = self._run(lambda c: c.query(query_embeddings=[vector], n_results=max(1, k),
-                                             where=where, include=["distances"]))
+
+        def query(collection: Any) -> Any:
+            found = collection.query(query_embeddings=[vector], n_results=max(1, k),
+                                     where=where, include=["distances"])
+            if not found["ids"][0] and self._has_events(user_id, scenario):
+                raise LookupError("the index has none of this user's events")  # swapped out?
+            return found
+
+        try:
+            result = self._run(query)
+        except IndexUnavailable as exc:
+            if not isinstance(exc.__cause__, LookupError):
+                raise
+            return []  # the index really lacks them; repair (at start-up) adds them back
         distances = dict(zip(map(int, result["ids"][0]), result["distances"][0], strict=True))
         with Session(self._engine) as session:
             rows = session.exec(select(HistoryEvent).where(
@@ -247,6 +267,13 @@ class HistoryIndex:
                                    timestamp=row.timestamp.isoformat(),
                                    distance=float(distances[row.id])))
         return sorted(hits, key=lambda h: h.distance)
+
+    def _has_events(self, user_id: str, scenario: str | None) -> bool:
+        query = select(HistoryEvent.id).where(HistoryEvent.user_id == user_id)
+        if scenario:
+            query = query.where(HistoryEvent.scenario == scenario)
+        with Session(self._engine) as session:
+            return session.exec(query.limit(1)).first() is not None
 
     # -- repair and rebuild --------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from assistant import accounts
 from profiles import crud
 from profiles.db import init_db, make_engine
-from profiles.history_index import HistoryIndex
+from profiles.history_index import PREFIX, HistoryIndex
 from profiles.models import BasicFeatures, HistoryEventCreate, UserCreate
 from toolcatalog import state
 
@@ -118,6 +118,35 @@ def test_rebuild_from_database(world: tuple[Engine, HistoryIndex, str, str]) -> 
     assert accounts.reindex(engine=engine, index=index) == 2 * len(ACTIONS)
     assert index.count(ann) == len(ACTIONS)
     assert index.search(user_id=ann, text="wine", k=1)[0].user_id == ann
+
+
+def test_a_search_racing_a_rebuild_never_swaps_in_an_empty_index(
+    world: tuple[Engine, HistoryIndex, str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader that listed the collections just before another handle's rebuild dropped the
+    old generation must look again, not re-create that generation empty."""
+    engine, writer, ann, _ = world
+    reader = HistoryIndex.from_path(tmp_path / "chroma", engine)
+    stale = reader._names()
+    with Session(engine) as session:
+        events = [e for uid in world[2:] for e in crud.list_events(session=session, user_id=uid)]
+    writer.rebuild(events)
+    listings = iter([stale])
+    real_names = reader._names
+    monkeypatch.setattr(reader, "_names", lambda: next(listings, None) or real_names())
+    hits = reader.search(user_id=ann, text="wine", k=10)
+    assert len(hits) == len(ACTIONS)
+    assert [n for n in real_names() if n.startswith(PREFIX)] == [f"{PREFIX}g000002"]
+
+
+def test_a_user_missing_from_the_index_searches_empty_after_the_retries(
+    world: tuple[Engine, HistoryIndex, str, str],
+) -> None:
+    _, index, ann, ben = world
+    index.delete_user(ann)
+    assert index.search(user_id=ann, text="wine", k=3) == []
+    assert len(index.search(user_id=ben, text="wine", k=3)) == 3
 
 
 def test_cached_embedder_embeds_each_text_once_and_stays_bounded() -> None:
