@@ -14,14 +14,12 @@ Usage (eval)::
     pred["platform"], pred["calls"]  # -> score; pred["raw"] is the model's last answer
 
 ``sample`` is one element of a PTBench ``data.json`` (``user_profile`` as a dict or its
-Python-literal string; ``platforms``; ``tools``; ``query``) or anything with ``model_dump()``
-giving those keys (eval's ``BenchSample``).
+Python-literal string; ``platforms``; ``tools``; ``query``) or a loaded
+:class:`~ptbench.samples.BenchSample`.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypedDict
@@ -32,6 +30,7 @@ from assistant.context import DEFAULT_PREFERENCE, Context, PreferenceMode
 from assistant.graph import graph
 from assistant.sources import SampleSource
 from assistant.state import Event, InlineSample, PlatformInfo, PreferenceView, ToolCall
+from ptbench.samples import BenchSample, parse_profile
 from toolcatalog.retrieval import Embedder
 
 
@@ -51,18 +50,6 @@ class BenchmarkPrediction(TypedDict):
     offered_apis: list[str]
 
 
-def _profile(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, Mapping):
-        return dict(raw)
-    try:
-        value = ast.literal_eval(str(raw))
-    except (ValueError, SyntaxError):
-        value = json.loads(str(raw))
-    if not isinstance(value, dict):
-        raise ValueError(f"user_profile must be a dict, got {type(value).__name__}")
-    return value
-
-
 def _history(raw: Any) -> list[Event]:
     """``{scenario: [{"platform", "action"}, ...]}`` (PTBench) or a flat list of events."""
     if isinstance(raw, Mapping):
@@ -76,7 +63,7 @@ def _history(raw: Any) -> list[Event]:
 
 def sample_to_inline(sample: Mapping[str, Any]) -> InlineSample:
     """A PTBench sample as the inline data a :class:`~assistant.sources.SampleSource` serves."""
-    profile = _profile(sample.get("user_profile", {}))
+    profile = parse_profile(sample.get("user_profile", {}))
     platforms: list[PlatformInfo] = []
     for p in sample["platforms"]:
         traits = p.get("profile", {})
@@ -88,7 +75,7 @@ def sample_to_inline(sample: Mapping[str, Any]) -> InlineSample:
 
 
 def run_benchmark_sample(
-    sample: Mapping[str, Any] | Any,
+    sample: BenchSample | Mapping[str, Any],
     chat_model: BaseChatModel,
     *,
     embed: Embedder | None = None,
@@ -108,7 +95,7 @@ def run_benchmark_sample(
     ``history_k`` narrow them like the runtime does; both need ``embed`` (e.g.
     ``profiles.embeddings.embed_texts``). Raises ``ModelUnavailable`` when the endpoint is down.
     """
-    data = sample.model_dump() if hasattr(sample, "model_dump") else sample
+    data = sample.model_dump() if isinstance(sample, BenchSample) else sample
     source = SampleSource(sample_to_inline(data), embed)
     context = Context(chat_model=chat_model, source=source, history_k=history_k,
                       tools_per_platform=tools_per_platform, max_repairs=max_repairs,

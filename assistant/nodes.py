@@ -23,7 +23,7 @@ from assistant import answers, grounding, intent, preference, safety
 from assistant.answer_grammar import MAX_CALLS, answer_grammar
 from assistant.context import Context
 from assistant.errors import ModelUnavailable
-from assistant.parsing import ParseError, message_text, parse_answer_text, parse_tool_calls
+from assistant.parsing import message_text, parse_answer_text, parse_tool_calls
 from assistant.pinning import RECORD_ID, find_pin
 from assistant.preference import shipped_weights
 from assistant.prompts import messages_text, render_messages
@@ -34,6 +34,7 @@ from assistant.state import (
     ToolCall,
     Turn,
 )
+from ptbench.answers import ParseError
 
 MODEL_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError, OSError)
 """What a failing endpoint raises (connection refused, timeout, 5xx) -- reported, not crashed."""

@@ -27,8 +27,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
-from assistant.parsing import Call, ParsedOutput, RenderError, render_text
 from assistant.state import Attempt, Event, PlatformInfo, PreferenceView, Turn
+from ptbench.answers import Call, ParsedOutput, RenderError, render_text
 
 PAPER_TEXT_FORMAT = "platform:[func1(param1_name = param1_value, param2...), func2...]"
 PAPER_JSON_FORMAT = (

@@ -226,12 +226,12 @@ def one_turn(service: ChatService, clock: ModelClock, user_id: str, dish: str,
         start = time.perf_counter()
         asked = service.send(user=user_id, text=f"order me a {dish}", thread_id=None)
         rec.ask_s = time.perf_counter() - start
-        rec.thread_id, rec.ask_status = asked.result.thread_id, asked.result.status
-        if asked.result.status == "consent":
+        rec.thread_id, rec.ask_status = asked.thread_id, asked.status
+        if asked.status == "consent":
             start = time.perf_counter()
-            done = service.consent(thread_id=asked.result.thread_id, granted=True)
+            done = service.consent(thread_id=asked.thread_id, granted=True)
             rec.yes_s = time.perf_counter() - start
-            rec.yes_status, rec.executed = done.result.status, len(done.result.executions)
+            rec.yes_status, rec.executed = done.status, len(done.executions)
     except Exception as exc:  # a failed turn is a result to report, not a crash
         rec.error = f"{type(exc).__name__}: {exc}"[:300]
     rec.model_s = clock.take()

@@ -5,7 +5,7 @@ request that names its platform (or a record id of this user's) is pinned
 (``assistant.pinning``); otherwise the preference model's top platform is the choice. The
 sample's data goes through ``assistant.sources.SampleSource`` like a benchmark turn.
 
-Ablations follow the paper's Table 2 (``eval.dataset.ablate``): without basic features, without
+Ablations follow the paper's Table 2 (``ptbench.samples.ablate``): without basic features, without
 history, without both. Latency is the model's own cost per request (embedding the request, its
 clauses, the scenario's events and the platform texts with the bundled MiniLM, no cache, plus
 the two layers), which is what it adds to a chat turn.
@@ -25,8 +25,8 @@ from assistant.benchmark import sample_to_inline
 from assistant.pinning import find_pin
 from assistant.preference import platform_preference, platform_text, shipped_weights
 from assistant.sources import SampleSource
-from eval.dataset import BenchSample, ablate, load_benchmark
 from profiles.embeddings import CachedEmbedder, embed_texts
+from ptbench.samples import BenchSample, ablate, load_benchmark
 from toolcatalog.retrieval import Embedder
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import assistant.retrieval as inline_retrieval
 from assistant.benchmark import sample_to_inline
 from assistant.intent import tool_name_and_description
-from eval.dataset import load_benchmark
+from ptbench.samples import load_benchmark
 from toolcatalog.loader import load_catalog
 from toolcatalog.retrieval import Embedder, ToolIndex, api_text
 from train.dataset import _InlineTools

@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eval.dataset import Benchmark, load_benchmark
 from eval.modes import get_mode
 from eval.predictor import ModeConfig, Predictor
 from eval.report import write_report
@@ -26,6 +25,7 @@ from eval.runner import (
     select_samples,
     timing_summary,
 )
+from ptbench.samples import Benchmark, load_benchmark
 
 
 class BenchResult(BaseModel):
@@ -53,7 +53,7 @@ def run_bench(
     """Run (or resume) a benchmark into ``out_dir`` and write every report file.
 
     ``predictor`` overrides the mode's factory (tests, notebooks). Raises
-    :class:`~eval.dataset.DatasetFormatError`, :class:`~eval.predictor.ModeUnavailable`,
+    :class:`~ptbench.samples.DatasetFormatError`, :class:`~eval.predictor.ModeUnavailable`,
     :class:`~eval.runner.RunConfigMismatch` or :class:`~eval.runner.RunAborted` with messages
     meant for the user."""
     cfg = mode_config or ModeConfig()

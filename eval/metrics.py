@@ -35,8 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from eval.dataset import Answer, BenchSample
-from eval.parsing import ParsedOutput
+from ptbench.answers import ParsedOutput
+from ptbench.samples import Answer, BenchSample
 
 NUMBER_TOLERANCE = 0.01
 

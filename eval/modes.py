@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from eval.dataset import Benchmark
 from eval.predictor import ModeConfig, ModeUnavailable, Predictor
+from ptbench.samples import Benchmark
 
 
 def _runtime(config: ModeConfig, benchmark: Benchmark) -> Predictor:

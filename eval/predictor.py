@@ -13,16 +13,16 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from eval.dataset import AblateMode, BenchSample
-from eval.parsing import Call, ParsedOutput
+from ptbench.answers import Call, ParsedOutput
+from ptbench.samples import AblateMode, BenchSample
 
 
 class Prediction(BaseModel):
     """One model answer for one sample, as stored in ``predictions.jsonl``.
 
     ``parsed`` is False when the output was not in the expected format; ``platform`` is then None
-    and ``calls`` empty. ``raw`` is the model's text (for runtime mode: the calls rendered in the
-    paper's text format, or the assistant's reply when it made no call).
+    and ``calls`` empty. ``raw`` is the model's text (for runtime mode: its last answer, or the
+    assistant's reply when it made no call). Scoring reads ``platform`` and ``calls``.
     """
 
     platform: str | None = None
@@ -38,30 +38,6 @@ class Prediction(BaseModel):
         if not self.parsed or self.platform is None:
             return None
         return ParsedOutput(platform=self.platform, calls=self.calls)
-
-
-def prediction_from_calls(
-    platform: str, calls: list[Call], *, latency_s: float = 0.0, prompt_tokens: int | None = None
-) -> Prediction:
-    """A well-formed prediction from structured calls; ``raw`` is their paper-format rendering.
-
-    Scoring re-parses ``raw`` when it renders, so a runtime prediction is scored exactly like the
-    same answer written by a model in the paper's format."""
-    from eval.parsing import RenderError, render_text  # local: keeps this module's imports light
-
-    output = ParsedOutput(platform=platform, calls=calls)
-    try:
-        raw = render_text(output)
-    except RenderError as exc:
-        raw = f"<not renderable in the paper's format: {exc}>"
-    return Prediction(
-        platform=platform,
-        calls=calls,
-        raw=raw,
-        parsed=True,
-        latency_s=latency_s,
-        prompt_tokens=prompt_tokens,
-    )
 
 
 @runtime_checkable

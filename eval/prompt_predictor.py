@@ -14,9 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.prompts import render_paper_system
-from eval.dataset import BenchSample
-from eval.parsing import OutputFormat, ParseError, parse_output
 from eval.predictor import EndpointUnavailable, ModeConfig, Prediction
+from ptbench.answers import OutputFormat, ParseError, parse_output
+from ptbench.samples import BenchSample
 
 
 def build_messages(

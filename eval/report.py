@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from eval.aggregate import ACC_COLUMNS, METRICS, AggregateMetrics
-from eval.dataset import Benchmark
 from eval.metrics import ERROR_COLUMNS
-from eval.parsing import RenderError, render_text
 from eval.runner import PredictionRecord, RunScores
+from ptbench.answers import RenderError, render_text
+from ptbench.samples import Benchmark
 
 OVERALL = "overall"
 

@@ -25,14 +25,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
 from eval.aggregate import AggregateMetrics, aggregate, combine
-from eval.dataset import AblateMode, Benchmark, BenchSample, ablate
 from eval.metrics import SampleScore, score_sample
-from eval.parsing import Call, ParsedOutput
 from eval.predictor import EndpointUnavailable, Prediction, Predictor
+from ptbench.samples import AblateMode, Benchmark, BenchSample, ablate
 
 PREDICTIONS_FILE = "predictions.jsonl"
 RUN_FILE = "run.json"
@@ -70,18 +69,11 @@ class RunConfig(BaseModel):
                                         "preference", "grounding", "now"})
 
 
-class PredictionRecord(BaseModel):
-    """One line of ``predictions.jsonl``."""
+class PredictionRecord(Prediction):
+    """One line of ``predictions.jsonl``: a prediction and the sample it answers."""
 
     id: str
     split: str
-    platform: str | None = None
-    calls: list[Call] = Field(default_factory=list)
-    raw: str = ""
-    latency_s: float = 0.0
-    prompt_tokens: int | None = None
-    parsed: bool = False
-    parse_error: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -90,11 +82,6 @@ class PredictionRecord(BaseModel):
     @classmethod
     def from_prediction(cls, sample: BenchSample, prediction: Prediction) -> PredictionRecord:
         return cls(id=sample.id, split=sample.split, **prediction.model_dump())
-
-    def as_parsed(self) -> ParsedOutput | None:
-        if not self.parsed or self.platform is None:
-            return None
-        return ParsedOutput(platform=self.platform, calls=self.calls)
 
 
 class RunOutcome(BaseModel):

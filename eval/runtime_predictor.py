@@ -11,22 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
-from eval.dataset import BenchSample
-from eval.parsing import Call
-from eval.predictor import (
-    EndpointUnavailable,
-    ModeConfig,
-    ModeUnavailable,
-    Prediction,
-    prediction_from_calls,
-)
+from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable, Prediction
+from ptbench.answers import Call
+from ptbench.samples import BenchSample
 
-RunSample = Callable[..., Mapping[str, Any]]
-"""``run_benchmark_sample(sample, chat_model, **options) -> {"platform", "calls", "raw", ...}``."""
+if TYPE_CHECKING:
+    from assistant.benchmark import BenchmarkPrediction
+
+RunSample = Callable[..., "BenchmarkPrediction"]
+"""``assistant.benchmark.run_benchmark_sample(sample, chat_model, **options)``."""
 
 
 def runtime_options(config: ModeConfig) -> dict[str, Any]:
@@ -91,16 +88,13 @@ class RuntimePredictor:
         except down as exc:
             raise EndpointUnavailable(f"cannot use {self.endpoint}: {exc}") from exc
         latency = time.perf_counter() - start
-        raw = str(out.get("raw") or "")
-        tokens = out.get("prompt_tokens")
-        prompt_tokens = int(tokens) if tokens else None
-        platform = out.get("platform")
+        raw = out["raw"]
+        prompt_tokens = out["prompt_tokens"] or None
+        platform = out["platform"]
         if not platform:
-            errors = out.get("errors") or []
             return Prediction(raw=raw, latency_s=latency, prompt_tokens=prompt_tokens,
-                              parse_error="; ".join(map(str, errors)) or "the runtime made no call")
-        calls = [Call(name=str(c["name"]), arguments=dict(c.get("arguments") or {}))
-                 for c in out.get("calls") or []]
-        pred = prediction_from_calls(str(platform), calls, latency_s=latency,
-                                     prompt_tokens=prompt_tokens)
-        return pred.model_copy(update={"raw": raw or pred.raw})
+                              parse_error="; ".join(out["errors"]) or "the runtime made no call")
+        calls = [Call(name=c["name"], arguments=dict(c.get("arguments") or {}))
+                 for c in out["calls"]]
+        return Prediction(platform=platform, calls=calls, raw=raw, parsed=True,
+                          latency_s=latency, prompt_tokens=prompt_tokens)

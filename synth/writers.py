@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ptbench.answers import Call
+from ptbench.records import Annotations, Gold, TrainingRecord
 from synth.models import Event, Persona, Sample, World
 from toolcatalog.models import Scenario
 
@@ -107,44 +109,36 @@ class SampleRenderer:
             "profile_params": sample.profile_params,
         }
 
-    def train_record(self, sample: Sample, *, inline_tools: bool = False) -> dict[str, Any]:
-        """The stable intermediate training record (see :mod:`synth.training`)."""
+    def train_record(self, sample: Sample, *, inline_tools: bool = False) -> TrainingRecord:
+        """The stable intermediate training record (:mod:`ptbench.records`)."""
         persona = self._personas[sample.user_id]
         tools: list[Any] = (
             self.tools(sample.scenario)
             if inline_tools
             else [a.name for p in self._catalog[sample.scenario].platforms for a in p.apis]
         )
-        return {
-            "record_version": 1,
-            "id": sample.id,
-            "user_id": persona.id,
-            "scenario": sample.scenario,
-            "profile": self.user_profile(persona, sample.scenario),
-            "platforms": self.platforms(sample.scenario),
-            "tools": tools,
-            "query": sample.query,
-            "gold": {
-                "platform": sample.platform,
-                "calls": [
-                    {"name": c.name, "arguments": {k: pv.value for k, pv in c.arguments.items()}}
-                    for c in sample.calls
-                ],
-            },
-            "annotations": {
-                "query_params": sample.query_params,
-                "profile_params": sample.profile_params,
-                "sources": {
-                    c.name: {k: (pv.feature or "query") for k, pv in c.arguments.items()}
-                    for c in sample.calls
-                },
-                "accepted": {
-                    c.name: {k: pv.accepted for k, pv in c.arguments.items()} for c in sample.calls
-                },
-                "intent": sample.intent,
-                "explicit_platform": sample.explicit_platform,
-            },
-        }
+        return TrainingRecord(
+            id=sample.id,
+            user_id=persona.id,
+            scenario=sample.scenario,
+            profile=self.user_profile(persona, sample.scenario),
+            platforms=self.platforms(sample.scenario),
+            tools=tools,
+            query=sample.query,
+            gold=Gold(platform=sample.platform, calls=[
+                Call(name=c.name, arguments={k: pv.value for k, pv in c.arguments.items()})
+                for c in sample.calls]),
+            annotations=Annotations(
+                query_params=sample.query_params,
+                profile_params=sample.profile_params,
+                sources={c.name: {k: (pv.feature or "query") for k, pv in c.arguments.items()}
+                         for c in sample.calls},
+                accepted={c.name: {k: pv.accepted for k, pv in c.arguments.items()}
+                          for c in sample.calls},
+                intent=sample.intent,
+                explicit_platform=sample.explicit_platform,
+            ),
+        )
 
 
 def write_benchmark(world: World, catalog: dict[str, Scenario], directory: Path) -> list[Path]:
@@ -176,7 +170,7 @@ def write_train(
     renderer = SampleRenderer(world, catalog)
     return write_jsonl(
         (
-            renderer.train_record(s, inline_tools=inline_tools)
+            renderer.train_record(s, inline_tools=inline_tools).model_dump()
             for s in world.samples
             if s.split == "train"
         ),

@@ -6,7 +6,7 @@ built by the very functions the graph's benchmark mode runs (``assistant.benchma
 sample_to_inline`` -> ``assistant.retrieval.inline_candidates`` / ``rank_events`` ->
 ``assistant.prompts.render_messages``, as in ``nodes.retrieve_tools`` / ``retrieve_history`` /
 ``decide``), including the retrieved history evidence and the candidate APIs, and the answer is
-the paper's ``platform:[func(param=value)]`` text (``synth.training.format_answer``).
+the paper's ``platform:[func(param=value)]`` text (``ptbench.records.Gold.text``).
 
 Token ids are built the way the embedded server builds them (``train/serving/prepare.py``: chat
 template with ``add_generation_prompt=True`` rendered to text, then tokenized without special
@@ -26,19 +26,21 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from assistant.answer_grammar import in_schema_order
 from assistant.benchmark import sample_to_inline
 from assistant.context import DEFAULT_PREFERENCE, PreferenceMode
 from assistant.preference import platform_preference, shipped_weights
 from assistant.prompts import ChatMessage, render_messages
 from assistant.sources import SampleSource
 from assistant.state import Candidate
-from synth.training import resolve_tools, to_chat_example
+from ptbench.answers import Call
+from ptbench.records import TrainingRecord
 from toolcatalog.models import Catalog
 from toolcatalog.retrieval import Embedder
 from train.presets import RenderSettings
@@ -110,20 +112,20 @@ def _with_gold_apis(
 
 
 def runtime_prompt(
-    record: dict[str, Any], *, embed: Embedder | None, history_k: int | None,
+    record: TrainingRecord, *, embed: Embedder | None, history_k: int | None,
     tools_per_platform: int | None, preference: PreferenceMode = DEFAULT_PREFERENCE,
 ) -> list[ChatMessage]:
     """The messages the graph's ``decide`` node sends for this record in benchmark mode: the
     same source (``SampleSource``), retrieval, preference model and renderer.
 
-    ``record`` must carry full tool specs (``synth.training.resolve_tools``)."""
-    query = str(record["query"]).strip()
-    inline = sample_to_inline({"user_profile": record["profile"], "platforms": record["platforms"],
-                               "tools": record["tools"], "query": query})
+    ``record`` must carry full tool specs (:func:`resolve_tools`)."""
+    query = record.query.strip()
+    inline = sample_to_inline({"user_profile": record.profile, "platforms": record.platforms,
+                               "tools": record.tool_specs(), "query": query})
     source = SampleSource(inline, embed)
     found = source.candidates(query, tools_per_platform, None)
     names = [p["name"] for p in found.platforms]
-    gold = [c["name"] for c in record.get("gold", {}).get("calls", [])]
+    gold = [c.name for c in record.gold.calls]
     candidates = _with_gold_apis(found.candidates, inline["tools"], names, gold)
     evidence = source.evidence("", query, found.scenario, names, history_k)
     view = (platform_preference(source, user_id="", scenario=found.scenario, request=query,
@@ -136,12 +138,11 @@ def runtime_prompt(
         tools=[(c["platform"], c["tool"]) for c in candidates], query=query, preference=view)
 
 
-def vary(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+def vary(record: TrainingRecord, rng: random.Random) -> TrainingRecord:
     """A copy of ``record`` with renamed profile fields, shuffled platforms and tools and a
     paraphrased request (each change applied to about half of the examples). Values are never
     touched, so the gold answer stays correct."""
-    out = dict(record)
-    profile = dict(out["profile"])
+    profile = dict(record.profile)
     features = dict(profile.get("basic_features") or {})
     if rng.random() < 0.5:
         features = {rng.choice(FIELD_SYNONYMS[k]) if k in FIELD_SYNONYMS else k: v
@@ -151,35 +152,39 @@ def vary(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         rng.shuffle(items)
         features = dict(items)
     profile["basic_features"] = features
-    out["profile"] = profile
+    update: dict[str, Any] = {"profile": profile}
     if rng.random() < 0.5:
-        platforms = list(out["platforms"])
+        platforms = list(record.platforms)
         rng.shuffle(platforms)
-        out["platforms"] = platforms
+        update["platforms"] = platforms
     if rng.random() < 0.5:
-        tools = list(out["tools"])
+        tools = list(record.tools)
         rng.shuffle(tools)
-        out["tools"] = tools
+        update["tools"] = tools
     if rng.random() < 0.4:
-        out["query"] = f"{rng.choice(QUERY_PREFIXES)}{out['query']}{rng.choice(QUERY_SUFFIXES)}"
-    return out
+        update["query"] = f"{rng.choice(QUERY_PREFIXES)}{record.query}{rng.choice(QUERY_SUFFIXES)}"
+    return record.model_copy(update=update)
+
+
+T = TypeVar("T")
 
 
 def select_records(
-    records: Sequence[dict[str, Any]], max_examples: int | None, seed: int
-) -> list[dict[str, Any]]:
-    """A seeded subset that keeps every (scenario, user) pair represented when it can:
-    round-robin over the pairs, shuffled within each."""
+    records: Sequence[T], max_examples: int | None, seed: int,
+    group: Callable[[T], Hashable] = lambda r: None,
+) -> list[T]:
+    """A seeded subset that keeps every group (for records: scenario and user) represented
+    when it can: round-robin over the groups, shuffled within each."""
     rng = random.Random(seed)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[Hashable, list[T]] = {}
     for r in records:
-        groups.setdefault((r["scenario"], r["user_id"]), []).append(r)
+        groups.setdefault(group(r), []).append(r)
     buckets = list(groups.values())
     for bucket in buckets:
         rng.shuffle(bucket)
     rng.shuffle(buckets)
     limit = len(records) if max_examples is None else min(max_examples, len(records))
-    chosen: list[dict[str, Any]] = []
+    chosen: list[T] = []
     depth = 0
     while len(chosen) < limit:
         for bucket in buckets:
@@ -190,34 +195,53 @@ def select_records(
     return chosen
 
 
-class _InlineTools:
-    """Resolves tool names to specs with one catalog load and one spec table per scenario
-    (``resolve_tools`` per record would reload the catalog every time)."""
+def scenario_and_user(record: TrainingRecord) -> tuple[str, str]:
+    return (record.scenario, record.user_id)
 
-    def __init__(self, catalog: Catalog | None) -> None:
+
+class ToolResolver:
+    """Resolves a record's tool names to specs, with one catalog load and one spec table per
+    scenario."""
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
         self._catalog = catalog
         self._specs: dict[str, dict[str, dict[str, Any]]] = {}
 
-    def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
-        tools = record["tools"]
-        if not tools or isinstance(tools[0], dict):
+    def __call__(self, record: TrainingRecord) -> TrainingRecord:
+        names = [t for t in record.tools if isinstance(t, str)]
+        if not names:
             return record
         if self._catalog is None:
             from toolcatalog.loader import load_catalog
 
             self._catalog = load_catalog()
-        scenario = record["scenario"]
-        if scenario not in self._specs:
-            self._specs[scenario] = {a.name: a.openai_tool()
-                                     for _, _, a in self._catalog.iter_apis(scenario)}
-        specs = self._specs[scenario]
-        if any(t not in specs for t in tools):
-            return resolve_tools(record, self._catalog)  # raises with the helpful message
-        return {**record, "tools": [specs[t] for t in tools]}
+        if record.scenario not in self._specs:
+            self._specs[record.scenario] = {
+                a.name: a.openai_tool() for _, _, a in self._catalog.iter_apis(record.scenario)}
+        specs = self._specs[record.scenario]
+        missing = [t for t in names if t not in specs]
+        if missing:
+            raise KeyError(f"record {record.id}: tools not in the catalog: "
+                           f"{', '.join(missing[:5])}; regenerate the catalog with "
+                           "`ptool synth tools`")
+        return record.model_copy(update={"tools": [
+            specs[t] if isinstance(t, str) else t for t in record.tools]})
+
+
+def resolve_tools(record: TrainingRecord, catalog: Catalog | None = None) -> TrainingRecord:
+    """A copy of ``record`` whose tools are full OpenAI specs."""
+    return ToolResolver(catalog)(record)
+
+
+def gold_answer(record: TrainingRecord) -> str:
+    """The target text: the gold calls with their arguments in the order the answer grammar
+    allows (each API's schema order)."""
+    ordered = in_schema_order([c.model_dump() for c in record.gold.calls], record.tool_specs())
+    return record.gold.text([Call.model_validate(c) for c in ordered])
 
 
 def build_examples(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[TrainingRecord],
     *,
     render: RenderSettings,
     embed: Embedder | None,
@@ -229,21 +253,14 @@ def build_examples(
     """Render each record with the runtime prompt (plus variety) and the gold answer."""
     rng = random.Random(seed)
     examples: list[Example] = []
-    inline = _InlineTools(catalog)
+    resolve = ToolResolver(catalog)
     for record in progress(records):
-        full = inline(record)
+        full = resolve(record)
         if variety:
             full = vary(full, rng)
-        k = rng.choice(render.history_k)
-        per = rng.choice(render.tools_per_platform)
-
-        def render_one(r: dict[str, Any], k: int = k, per: int = per) -> list[dict[str, str]]:
-            return [{"role": m["role"], "content": m["content"]} for m in runtime_prompt(
-                r, embed=embed, history_k=k, tools_per_platform=per)]
-
-        chat = to_chat_example(full, render_one, catalog=catalog)
-        *prompt, answer = chat["messages"]
-        examples.append(Example(id=chat["id"], prompt=prompt, answer=answer["content"]))
+        prompt = runtime_prompt(full, embed=embed, history_k=rng.choice(render.history_k),
+                                tools_per_platform=rng.choice(render.tools_per_platform))
+        examples.append(Example(id=full.id, prompt=prompt, answer=gold_answer(full)))
     return examples
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,21 +64,6 @@ class IntentReport:
     c: float
     n_train: int
     n_dev: int
-
-
-def examples_from_records(records: Sequence[Mapping[str, Any]],
-                          tools_of: Callable[[str], list[dict[str, Any]]],
-                          platforms_of: Callable[[str], list[str]]) -> list[IntentExample]:
-    """One example per single-call record (``tools_of(platform)`` gives its APIs)."""
-    out: list[IntentExample] = []
-    for record in records:
-        calls = record["gold"]["calls"]
-        if len(calls) != 1:
-            continue
-        platform = record["gold"]["platform"]
-        out.append(IntentExample(request=record["query"], tools=tools_of(platform),
-                                 platforms=platforms_of(platform), gold=calls[0]["name"]))
-    return out
 
 
 def api_examples(tools: Sequence[dict[str, Any]], platforms: Sequence[str],

@@ -52,6 +52,7 @@ from assistant.preference import (
 )
 from assistant.retrieval import scope_events
 from assistant.state import Event, PlatformInfo
+from ptbench.records import TrainingRecord
 from toolcatalog.retrieval import Embedder
 
 CUE_PARAPHRASES: dict[str, tuple[str, ...]] = {
@@ -130,7 +131,7 @@ def _swap_cues(text: str, cues: Mapping[str, Sequence[str]], rng: random.Random)
 
 
 def examples_from_records(
-    records: Iterable[Mapping[str, Any]], labels: dict[str, TextLabel], *,
+    records: Iterable[TrainingRecord], labels: dict[str, TextLabel], *,
     traits: Mapping[str, Mapping[str, str]] | None = None, augment: Augment | None = None,
     seed: int = 0,
 ) -> list[Example]:
@@ -149,15 +150,15 @@ def examples_from_records(
         return new
 
     for record in records:
-        if record.get("annotations", {}).get("explicit_platform"):
+        if record.annotations.explicit_platform:
             continue
-        inline = sample_to_inline({"user_profile": record["profile"],
-                                   "platforms": record["platforms"], "tools": [],
-                                   "query": record["query"]})
+        inline = sample_to_inline({"user_profile": record.profile,
+                                   "platforms": record.platforms, "tools": [],
+                                   "query": record.query})
         names = [p["name"] for p in inline["platforms"]]
         events = scope_events(inline["history"], names)
         features = dict(inline["basic_features"])
-        request = str(record["query"])
+        request = record.query
         if augment is not None:
             if rng.random() < augment.cue_swap:
                 request = swapped(request)
@@ -165,12 +166,12 @@ def examples_from_records(
                           for e in events]
             if rng.random() < augment.cold_start:
                 events = []
-                user_traits = (traits or {}).get(str(record["user_id"]))
+                user_traits = (traits or {}).get(record.user_id)
                 if user_traits and rng.random() < augment.stated:
                     features.update(stated_preference(user_traits, rng))
-        out.append(Example(user_id=str(record["user_id"]), request=request, events=events,
+        out.append(Example(user_id=record.user_id, request=request, events=events,
                            platforms=list(inline["platforms"]), basic_features=features,
-                           gold=str(record["gold"]["platform"])))
+                           gold=record.gold.platform))
     return out
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ptbench.records import TrainingRecord, read_records
 from train.presets import Preset
 
 log = logging.getLogger(__name__)
@@ -90,25 +91,30 @@ def resolve_base(base: str, workspace: Path) -> Path:
     )
 
 
-def _read_data(path: Path) -> list[dict[str, Any]]:
-    from synth.training import read_records
-
+def _read_data(path: Path) -> list[dict[str, Any]] | list[TrainingRecord]:
+    """Training records (``ptool synth train``), or pre-rendered ``{"id", "messages"}`` lines."""
     if not path.is_file():
         raise FileNotFoundError(f"no training data at {path}; write it with "
                                 f"`ptool synth train --out {path}`")
+    with path.open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "{}")
+    if "messages" in json.loads(first):
+        with path.open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh if line.strip()]
     return list(read_records(path))
 
 
-def _examples(request: TrainRequest, rows: list[dict[str, Any]], limit: int | None) -> list[Any]:
-    """Rendered examples from synth records, or pre-rendered ``{"id", "messages"}`` lines."""
-    from train.dataset import Example, build_examples, select_records
+def _examples(request: TrainRequest, rows: list[dict[str, Any]] | list[TrainingRecord],
+              limit: int | None) -> list[Any]:
+    """Rendered examples from training records, or the pre-rendered lines as they are."""
+    from train.dataset import Example, build_examples, scenario_and_user, select_records
 
-    if rows and "messages" in rows[0]:
-        chosen = select_records([{"scenario": "", "user_id": "", **r} for r in rows], limit,
-                                request.seed)
+    if rows and isinstance(rows[0], dict):
+        lines = select_records([r for r in rows if isinstance(r, dict)], limit, request.seed)
         return [Example(id=str(r.get("id", i)), prompt=r["messages"][:-1],
-                        answer=r["messages"][-1]["content"]) for i, r in enumerate(chosen)]
-    chosen = select_records(rows, limit, request.seed)
+                        answer=r["messages"][-1]["content"]) for i, r in enumerate(lines)]
+    records = [r for r in rows if isinstance(r, TrainingRecord)]
+    chosen = select_records(records, limit, request.seed, scenario_and_user)
     embed = None
     if request.retrieve:
         from profiles.embeddings import CachedEmbedder, embed_texts

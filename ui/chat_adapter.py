@@ -1,18 +1,18 @@
 """The app's one door into the assistant: run a turn, answer consent, list and replay threads.
 
-Why an adapter: ``assistant.turns`` returns a :class:`~assistant.turns.TurnResult` that carries
-the calls, provenance, platform support and executions, but not the retrieved evidence or the
-validation checks the chat panels show. Those are in the thread's checkpointed graph state, so
-this module reads them from the same snapshot ``turns.thread_result`` reads -- no logic is
-re-implemented here. It also owns the per-call resources (a checkpointer connection per turn, so
-no connection is shared between browser sessions) and builds the :class:`Context` once per app.
+Why an adapter: ``assistant.turns`` already returns everything a chat turn shows -- its
+:class:`~assistant.turns.TurnResult` carries the calls, provenance, executions, retrieved
+evidence, validation checks and the scenario's platforms -- so the app renders that result as is
+and no turn logic lives here. What the adapter adds is the per-call resources (a checkpointer
+connection per turn, so no connection is shared between browser sessions) and the
+:class:`Context` built from the app's one workspace.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -27,17 +27,6 @@ from ui.wiring import Workspace, open_checkpointer_for, thread_forget_hook
 
 ChatModelFactory = Callable[[], BaseChatModel]
 """Called once per turn: cheap for ``ChatOpenAI``; lets tests hand out scripted fakes."""
-
-
-@dataclass(frozen=True)
-class TurnView:
-    """Everything one turn shows: the assistant's result plus evidence and validation."""
-
-    result: turns.TurnResult
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    scenario: str | None = None
-    platforms: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,18 +60,17 @@ class ChatService:
         with open_checkpointer_for(self.workspace.settings) as saver:
             yield build_graph(saver)
 
-    def send(self, *, user: str, text: str, thread_id: str | None) -> TurnView:
+    def send(self, *, user: str, text: str, thread_id: str | None) -> turns.TurnResult:
         """One turn (a yes/no reply resumes a pending consent question, as in the CLI)."""
         with self._graph() as graph:
-            result = turns.run_turn(graph, context=self.context(), user=user, request=text,
-                                    thread_id=thread_id)
-            return _view(result)
+            return turns.run_turn(graph, context=self.context(), user=user, request=text,
+                                  thread_id=thread_id)
 
-    def consent(self, *, thread_id: str, granted: bool) -> TurnView:
+    def consent(self, *, thread_id: str, granted: bool) -> turns.TurnResult:
+        """The answer to the consent question a thread is paused on (the Yes/No buttons)."""
         with self._graph() as graph:
-            result = turns.answer_consent(graph, context=self.context(), thread_id=thread_id,
-                                          granted=granted)
-            return _view(result)
+            return turns.answer_consent(graph, context=self.context(), thread_id=thread_id,
+                                        granted=granted)
 
     def threads(self, user_id: str) -> list[ThreadInfo]:
         with Session(self.workspace.engine) as session:
@@ -101,8 +89,3 @@ class ChatService:
         return accounts.forget_user(engine=ws.engine, index=ws.index, name_or_id=name_or_id,
                                     forget_hooks=[thread_forget_hook(ws.settings)])
 
-
-def _view(result: turns.TurnResult) -> TurnView:
-    """The turn as the chat renders it; evidence and checks come with the result itself."""
-    return TurnView(result=result, evidence=result.evidence, checks=result.checks,
-                    scenario=result.scenario, platforms=result.platforms)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ui.chat_adapter import TurnView
+from assistant.turns import TurnResult
 
 Message = dict[str, Any]
 
@@ -98,13 +98,12 @@ def evidence_panel(evidence: Sequence[Mapping[str, Any]], platform: str | None) 
                  log="★ = on the chosen platform")
 
 
-def platform_panel(view: TurnView) -> Message:
-    result = view.result
+def platform_panel(result: TurnResult) -> Message:
     platform = result.platform or "?"
     shown = md_text(platform)
     support = result.platform_support
-    traits = next((p.get("profile") for p in view.platforms if p.get("name") == platform), None)
-    others = [p["name"] for p in view.platforms if p.get("name") != platform]
+    traits = next((p.get("profile") for p in result.platforms if p.get("name") == platform), None)
+    others = [p["name"] for p in result.platforms if p.get("name") != platform]
     lines = []
     scores = (result.preference or {}).get("scores", [])
     reasons = [r for r in (result.preference or {}).get("reasons", [])
@@ -128,15 +127,15 @@ def platform_panel(view: TurnView) -> Message:
         lines.append("\nCharacteristics: " + "; ".join(f"{md_cell(k)}: {md_cell(v)}"
                                                         for k, v in traits.items()))
     if others:
-        where = md_cell(view.scenario or "this scenario")
+        where = md_cell(result.scenario or "this scenario")
         lines.append(f"\nAlternatives in {where}: {', '.join(md_cell(o) for o in others)}")
     return panel(f"🏷️ Platform: {shown}", "\n".join(lines))
 
 
-def call_panels(view: TurnView) -> list[Message]:
-    sources = {p["name"]: p.get("arguments", {}) for p in view.result.provenance}
+def call_panels(result: TurnResult) -> list[Message]:
+    sources = {p["name"]: p.get("arguments", {}) for p in result.provenance}
     out: list[Message] = []
-    for call in view.result.calls:
+    for call in result.calls:
         args: Mapping[str, Any] = call.get("arguments", {})
         lines = ["| argument | value | from | detail |", "|---|---|---|---|"]
         for arg, value in args.items():
@@ -169,14 +168,13 @@ def response_panels(executions: Sequence[Mapping[str, Any]]) -> list[Message]:
             for e in executions]
 
 
-def turn_messages(view: TurnView) -> list[Message]:
+def turn_messages(result: TurnResult) -> list[Message]:
     """The assistant's side of one turn: panels first (in pipeline order), then the answer."""
-    result = view.result
-    messages: list[Message] = [evidence_panel(view.evidence, result.platform)]
+    messages: list[Message] = [evidence_panel(result.evidence, result.platform)]
     if result.platform:
-        messages.append(platform_panel(view))
-    messages += call_panels(view)
-    check = validation_panel(view.checks)
+        messages.append(platform_panel(result))
+    messages += call_panels(result)
+    check = validation_panel(result.checks)
     if check:
         messages.append(check)
     messages += response_panels(result.executions)

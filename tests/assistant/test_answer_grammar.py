@@ -12,7 +12,7 @@ import pytest
 from assistant.answer_grammar import answer_grammar, in_schema_order
 from assistant.graph import AssistantGraph
 from assistant.turns import run_turn
-from synth.training import format_answer
+from ptbench.answers import Call, ParsedOutput, render_text
 from tests.assistant.conftest import World, fake, order_call
 
 xgr = pytest.importorskip("xgrammar")
@@ -103,7 +103,8 @@ def test_every_gold_answer_of_the_frozen_benchmark_fits_its_grammar(split: str) 
                  for call in gold for name, args in call.items()]
         tools = sample["tools"]
         grammar = answer_grammar(platforms, [(_owner(t, platforms), t) for t in tools]) or ""
-        answer = format_answer(platform, in_schema_order(calls, tools))
+        answer = render_text(ParsedOutput(platform=platform, calls=[
+            Call.model_validate(c) for c in in_schema_order(calls, tools)]))
         assert accepts(grammar, answer), (sample["id"], answer)
 
 

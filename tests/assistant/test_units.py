@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from assistant.nodes import route_after_confirm, route_after_validate
-from assistant.parsing import ParseError, parse_answer_text, parse_tool_calls
+from assistant.parsing import parse_answer_text, parse_tool_calls
 from assistant.prompts import data_text, render_messages, render_paper_messages
 from assistant.provenance import profile_fields_for, source_of
 from assistant.retrieval import scope_events
 from assistant.state import Event, State
+from ptbench.answers import ParseError
 from tests.assistant.conftest import _takeout_apis
 
 

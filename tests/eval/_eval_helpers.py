@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from eval.dataset import Answer, BenchSample, ExpectedCall
-from eval.parsing import ParseError, parse_text
 from eval.predictor import EndpointUnavailable, Prediction
+from ptbench.answers import ParseError, parse_text
+from ptbench.samples import Answer, BenchSample, ExpectedCall
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -16,7 +16,7 @@ from eval.aggregate import (
     get_metric,
 )
 from eval.metrics import ERROR_COLUMNS, ErrorCategory, accepts, score_prediction
-from eval.parsing import ParseError, parse_text
+from ptbench.answers import ParseError, parse_text
 
 VALUE_CASES: list[dict[str, Any]] = load_golden("value_cases.json")
 SCORING_CASES: list[dict[str, Any]] = load_golden("scoring_cases.json")

@@ -16,10 +16,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
-from eval.dataset import load_benchmark
 from eval.modes import get_mode
 from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable
 from eval.prompt_predictor import PromptPredictor, build_messages
+from ptbench.samples import load_benchmark
 from ui.commands.bench import register
 
 

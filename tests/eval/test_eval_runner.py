@@ -12,7 +12,6 @@ from _eval_helpers import ScriptedPredictor, load_golden
 
 from eval.bench import run_bench
 from eval.compare import compare_dirs, format_rows, markdown_runs
-from eval.dataset import load_benchmark
 from eval.predictor import ModeConfig
 from eval.runner import (
     PREDICTIONS_FILE,
@@ -20,6 +19,7 @@ from eval.runner import (
     RunConfigMismatch,
     load_predictions,
 )
+from ptbench.samples import load_benchmark
 
 SPLIT_ORDER = ["test_trained_user", "test_untrained_user", "unseen_scenarios"]
 

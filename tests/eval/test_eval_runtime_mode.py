@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from eval.dataset import BenchSample, load_benchmark
+from assistant.benchmark import BenchmarkPrediction
 from eval.metrics import score_sample
-from eval.parsing import parse_text
 from eval.predictor import EndpointUnavailable
 from eval.runtime_predictor import RuntimePredictor
+from ptbench.answers import parse_text
+from ptbench.samples import BenchSample, load_benchmark
+
+
+def _prediction(**fields: Any) -> BenchmarkPrediction:
+    """A complete answer of ``run_benchmark_sample`` (the fields not given: no call)."""
+    empty: BenchmarkPrediction = {
+        "platform": None, "calls": [], "raw": "", "prompt_tokens": 0, "token_count_method": "",
+        "model_calls": 1, "valid": True, "errors": [], "preference": None, "offered_apis": []}
+    return cast(BenchmarkPrediction, {**empty, **fields})
 
 
 class Down(RuntimeError):
@@ -26,11 +35,11 @@ def _sample(golden_dir: Path) -> BenchSample:
 def test_structured_calls_become_a_scored_prediction(golden_dir: Path) -> None:
     seen: dict[str, Any] = {}
 
-    def run_sample(sample: Any, chat_model: Any, **options: Any) -> dict[str, Any]:
+    def run_sample(sample: Any, chat_model: Any, **options: Any) -> BenchmarkPrediction:
         seen.update(options, query=sample.query)
-        return {"platform": "FoodFast", "raw": '{"tool_calls": [...]}', "prompt_tokens": 321,
-                "calls": [{"name": "FoodFast_orderFood", "arguments": {
-                    "item": "hamburger", "address": "12 Elm St", "quantity": 1}}]}
+        return _prediction(platform="FoodFast", raw='{"tool_calls": [...]}', prompt_tokens=321,
+                           calls=[{"name": "FoodFast_orderFood", "arguments": {
+                               "item": "hamburger", "address": "12 Elm St", "quantity": 1}}])
 
     sample = _sample(golden_dir)
     predictor = RuntimePredictor(run_sample, FakeListChatModel(responses=[]),
@@ -46,8 +55,8 @@ def test_structured_calls_become_a_scored_prediction(golden_dir: Path) -> None:
 
 
 def test_no_call_counts_as_a_format_failure(golden_dir: Path) -> None:
-    def run_sample(sample: Any, chat_model: Any, **options: Any) -> dict[str, Any]:
-        return {"platform": None, "calls": [], "raw": "Which address?", "errors": ["no call"]}
+    def run_sample(sample: Any, chat_model: Any, **options: Any) -> BenchmarkPrediction:
+        return _prediction(raw="Which address?", valid=False, errors=["no call"])
 
     pred = RuntimePredictor(run_sample, FakeListChatModel(responses=[])).predict(
         _sample(golden_dir))

@@ -110,27 +110,27 @@ def test_one_chat_turn_end_to_end_through_the_app(workspace: Workspace) -> None:
     model = fake(order_call("FastFood"))
     service = ChatService(workspace, lambda: model)
     asked = service.send(user="alice", text="order me a hamburger", thread_id=None)
-    assert asked.result.status == "consent" and asked.result.executions == []
+    assert asked.status == "consent" and asked.executions == []
     with Session(workspace.engine) as session:  # nothing ran before the yes
         assert state.count_records(session=session, owner="u-alice", platform="FastFood",
                                    record="order") == 0
 
-    done = service.consent(thread_id=asked.result.thread_id, granted=True)
+    done = service.consent(thread_id=asked.thread_id, granted=True)
     other_worker = ChatService(workspace, lambda: model)  # the same "yes" again, elsewhere
-    again = other_worker.consent(thread_id=asked.result.thread_id, granted=True)
+    again = other_worker.consent(thread_id=asked.thread_id, granted=True)
 
-    assert done.result.status == "done", done.result.answer
-    assert again.result.status == "done" and again.result.thread_id == done.result.thread_id
-    assert done.result.platform == "FastFood"
+    assert done.status == "done", done.answer
+    assert again.status == "done" and again.thread_id == done.thread_id
+    assert done.platform == "FastFood"
     assert done.evidence and done.checks
     with Session(workspace.engine) as session:
         assert state.count_records(session=session, owner="u-alice", platform="FastFood",
                                    record="order") == 1
-    assert [t.id for t in service.threads("u-alice")] == [asked.result.thread_id]
-    assert [t["request"] for t in service.replay(asked.result.thread_id)] == [
+    assert [t.id for t in service.threads("u-alice")] == [asked.thread_id]
+    assert [t["request"] for t in service.replay(asked.thread_id)] == [
         "order me a hamburger"]
     service.forget("alice")
-    assert service.replay(asked.result.thread_id) == []
+    assert service.replay(asked.thread_id) == []
 
 
 def test_workers_opening_threads_on_a_new_database_at_once_all_succeed(postgres_url: str) -> None:

@@ -17,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from ptbench.records import TrainingRecord
 from train.dataset import Example, encode, runtime_prompt
 
 pytestmark = pytest.mark.model
@@ -39,8 +40,8 @@ def _tool(platform: str, name: str, params: dict[str, str], required: list[str])
     }
 
 
-def _record(n: int) -> dict[str, Any]:
-    """A tiny record in synth's intermediate format, tools inline (no catalog needed)."""
+def _record(n: int) -> TrainingRecord:
+    """A tiny training record, tools inline (no catalog needed)."""
     users = [
         ("Ana Lopez", "ana@example.com", "1 Main St"),
         ("Bo Chen", "bo@example.com", "2 Elm Rd"),
@@ -52,8 +53,7 @@ def _record(n: int) -> dict[str, Any]:
         for p in ("FastFood", "SlowFood")
     ]
     dish = ("burger", "pizza", "salad")[n % 3]
-    return {
-        "record_version": 1,
+    return TrainingRecord.model_validate({
         "id": f"t{n}",
         "user_id": f"u{n % 2}",
         "scenario": "takeout",
@@ -73,8 +73,7 @@ def _record(n: int) -> dict[str, Any]:
                 {"name": f"{platform}_orderFood", "arguments": {"dish": dish, "address": home}}
             ],
         },
-        "annotations": {},
-    }
+    })
 
 
 class _Recorder(BaseChatModel):
@@ -111,10 +110,10 @@ def test_training_prompt_is_the_prompt_the_graph_sends() -> None:
     recorder = _Recorder(seen=[])
     run_benchmark_sample(
         {
-            "user_profile": record["profile"],
-            "platforms": record["platforms"],
-            "tools": record["tools"],
-            "query": record["query"],
+            "user_profile": record.profile,
+            "platforms": record.platforms,
+            "tools": record.tools,
+            "query": record.query,
         },
         recorder,
     )
@@ -155,7 +154,7 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
     from train.sft import TrainRequest, resolve_base, train
 
     data = tmp_path / "records.jsonl"
-    data.write_text("".join(json.dumps(_record(n)) + "\n" for n in range(4)))
+    data.write_text("".join(_record(n).model_dump_json() + "\n" for n in range(4)))
     cpu = get_preset("cpu")
     preset = replace(
         cpu,
@@ -240,3 +239,4 @@ def test_init_adapter_must_be_an_adapter_folder(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match=r"adapter_config\.json"):
         _load_init_adapter(object(), tmp_path)
+

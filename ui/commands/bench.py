@@ -112,9 +112,9 @@ def bench(
         raise typer.Exit(2)
 
     from eval.bench import run_bench
-    from eval.dataset import DatasetFormatError
     from eval.predictor import EndpointUnavailable, ModeConfig, ModeUnavailable
     from eval.runner import RunAborted, RunConfigMismatch
+    from ptbench.samples import DatasetFormatError
     from train.serving.client import endpoint
     from ui.settings import Settings
 

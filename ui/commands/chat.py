@@ -42,18 +42,12 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def chat_model_for(settings: Settings) -> Iterator[tuple[BaseChatModel, str]]:
-    """The configured endpoint, else the embedded server for the ``with`` block."""
-    try:
-        from train.serving.client import chat_model
-    except ImportError as exc:
-        if not settings.model_base_url:
-            raise fail(NO_ENDPOINT.format(why=f"train.serving.client unavailable: {exc}")) from None
-        from langchain_openai import ChatOpenAI
+    """The configured endpoint, else the embedded server for the ``with`` block.
 
-        yield ChatOpenAI(base_url=settings.model_base_url, model=settings.model_name,
-                         api_key=settings.model_api_key,
-                         temperature=0.0, max_retries=0, timeout=120), settings.model_base_url
-        return
+    The client comes from ``train.serving.client``, the one chat-model factory; it needs only
+    core dependencies, so it is always importable and only starting the server can fail."""
+    from train.serving.client import chat_model
+
     label = settings.model_base_url or "the embedded model server"
     try:
         cm = chat_model(settings.model_base_url, settings.model_name,

@@ -149,7 +149,7 @@ def train(
     seed: SeedOpt = 0,
     inline_tools: Annotated[bool, typer.Option(help="Embed full tool specs (~200 MB).")] = False,
 ) -> None:
-    """Write the training records (intermediate format; see synth/training.py)."""
+    """Write the training records (the format of ptbench/records.py)."""
     from synth.writers import write_jsonl, write_train
 
     w, catalog = _world(seed)

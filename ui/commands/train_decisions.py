@@ -68,17 +68,17 @@ def preference_command(
         for s in world.samples:
             if s.split == "train":
                 record = renderer.train_record(s)
-                record["user_id"] = f"s{world_seed}-{record['user_id']}"
-                records.append(record)
+                records.append(record.model_copy(
+                    update={"user_id": f"s{world_seed}-{record.user_id}"}))
         labels.update({t: TextLabel(kind=k, traits=v)
                        for t, (k, v) in text_conditions(world).items()})
         traits.update({f"s{world_seed}-{p.id}": p.traits for p in world.personas})
-    dev_users = split_users([r["user_id"] for r in records], dev_share, seed)
+    dev_users = split_users([r.user_id for r in records], dev_share, seed)
     cues = {a: (*HISTORY_CUES.get(a, ()), *QUERY_CUES.get(a, ())) for a in ATTRIBUTES}
     augment = Augment(cues=cues)
-    train = examples_from_records([r for r in records if r["user_id"] not in dev_users],
+    train = examples_from_records([r for r in records if r.user_id not in dev_users],
                                   labels, traits=traits, augment=augment, seed=seed)
-    dev = examples_from_records([r for r in records if r["user_id"] in dev_users], labels,
+    dev = examples_from_records([r for r in records if r.user_id in dev_users], labels,
                                 traits=traits, augment=augment, seed=seed + 1)
     _say(f"{len(train)} training requests, {len(dev)} dev requests ({len(dev_users)} dev users)")
     report = fit(train, dev, CachedEmbedder(embed_texts), labels, seed=seed, progress=_say)

@@ -47,10 +47,11 @@ def send(svc: ChatService, text: str, history: list[Message],
     if not sess.username:
         return [*history, render.error_message(NO_PERSONA)], sess
     try:
-        view = svc.send(user=sess.user_id or sess.username, text=text, thread_id=sess.thread_id)
+        result = svc.send(user=sess.user_id or sess.username, text=text,
+                          thread_id=sess.thread_id)
     except USER_ERRORS as exc:
         return [*history, render.error_message(str(exc))], sess
-    return [*history, *render.turn_messages(view)], sess.with_thread(view.result.thread_id)
+    return [*history, *render.turn_messages(result)], sess.with_thread(result.thread_id)
 
 
 def answer_consent(svc: ChatService, granted: bool, history: list[Message],
@@ -62,10 +63,10 @@ def answer_consent(svc: ChatService, granted: bool, history: list[Message],
     history = [{k: v for k, v in m.items() if k != "options"} for m in history]
     history.append(render.user_message("yes" if granted else "no"))
     try:
-        view = svc.consent(thread_id=sess.thread_id, granted=granted)
+        result = svc.consent(thread_id=sess.thread_id, granted=granted)
     except USER_ERRORS as exc:
         return [*history, render.error_message(str(exc))], sess
-    return [*history, *render.turn_messages(view)], sess
+    return [*history, *render.turn_messages(result)], sess
 
 
 def open_thread(svc: ChatService, thread_id: str | None,

@@ -1,4 +1,4 @@
-"""Read PTBench-format benchmark files into typed samples.
+"""PTBench samples: read benchmark files into typed samples, parse a sample's profile.
 
 Why a loader of its own: the official files must run unchanged, and they carry quirks (a profile
 given as its Python-literal string, samples without an ``id``), while a broken file should fail
@@ -141,22 +141,21 @@ def _fail(path: Path, index: int, field: str, why: str) -> DatasetFormatError:
     )
 
 
-def _parse_profile(raw: dict[str, Any] | str, path: Path, index: int) -> dict[str, Any]:
-    """A profile is a dict or its Python-literal string (as in the official files); JSON text is
-    accepted too. Never ``eval``."""
+def parse_profile(raw: Any) -> dict[str, Any]:
+    """A ``user_profile``: a dict or its Python-literal string (as in the official files); JSON
+    text is accepted too. Never ``eval``. Raises ValueError saying what was found."""
     if isinstance(raw, dict):
         return raw
     value: Any
     try:
-        value = ast.literal_eval(raw)
+        value = ast.literal_eval(str(raw))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         try:
-            value = json.loads(raw)
+            value = json.loads(str(raw))
         except json.JSONDecodeError as exc:
-            raise _fail(path, index, "user_profile", "a string that is neither a Python literal "
-                        "nor JSON") from exc
+            raise ValueError("a string that is neither a Python literal nor JSON") from exc
     if not isinstance(value, dict):
-        raise _fail(path, index, "user_profile", f"expected a dict, got {type(value).__name__}")
+        raise ValueError(f"expected a dict, got {type(value).__name__}")
     return value
 
 
@@ -202,11 +201,15 @@ def parse_samples(data: Any, path: Path, split: str) -> tuple[list[BenchSample],
             loc = ".".join(str(p) for p in err["loc"]) or "<sample>"
             raise _fail(path, index, loc, err["msg"]) from None
         answer = _parse_answer(raw.answer, path, index)
+        try:
+            profile = parse_profile(raw.user_profile)
+        except ValueError as exc:
+            raise _fail(path, index, "user_profile", str(exc)) from exc
         sample = BenchSample(
             id=str(raw.id) if raw.id is not None else str(index),
             split=split,
             index=index,
-            user_profile=_parse_profile(raw.user_profile, path, index),
+            user_profile=profile,
             profile_text=raw.user_profile if isinstance(raw.user_profile, str) else None,
             platforms=raw.platforms,
             tools=raw.tools,

@@ -1,4 +1,4 @@
-"""Loading PTBench files: layouts, dict and string profiles, ids, and bad input."""
+"""PTBench samples: the benchmark layouts, profile parsing, ids and format errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.dataset import DatasetFormatError, ablate, load_benchmark
+from ptbench.samples import DatasetFormatError, ablate, load_benchmark
 
 
 def test_directory_layout_with_splits_and_unseen_file(golden_dir: Path) -> None:
