@@ -121,7 +121,9 @@ class _Builder:
         literal so the parser reads the very string (unless the options allow free text)."""
         if options is None or not options["candidates"] or options["free_text"]:
             return self.value(schema)  # free text already allows every candidate
-        literals = [_lit(repr(o["value"])) for o in options["candidates"]]
+        number = options["kind"] == "number"  # a number is written bare, a string quoted
+        literals = [_lit(o["value"] if number else repr(o["value"]))
+                    for o in options["candidates"]]
         key = json.dumps(literals)
         if key not in self._by_schema:
             self._by_schema[key] = self.add(f"v{len(self._by_schema)}", " | ".join(literals))

@@ -72,7 +72,8 @@ class Source(TypedDict):
     event_id: str | None
 
 
-ValueKind = Literal["personal", "date", "time", "datetime", "id", "text", "other"]
+ValueKind = Literal[
+    "personal", "date", "time", "datetime", "id", "text", "number", "other"]
 
 
 class ValueOption(TypedDict):

@@ -4,6 +4,7 @@ and the decide node sends it (or not) as the caller asked."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,15 @@ def test_decide_sends_the_grammar_unless_switched_off(world: World,
     run_turn(graph, context=world.context(plain, answer_grammar=False), user="alice",
              request="order me a hamburger")
     assert "extra_body" not in plain.options[0]
+
+
+def test_grounded_numbers_are_bare_and_grounded_text_is_an_exact_span() -> None:
+    from assistant.grounding import ground_call
+
+    tool = SHOP_TOOLS[0][1]
+    options = ground_call(tool, request="order two bottles of red wine", basic_features={},
+                          history=[], turns=[], now=datetime(2026, 12, 1))
+    grammar = answer_grammar(["Shop"], SHOP_TOOLS[:1], options={"Shop_order": options}) or ""
+    assert accepts(grammar, "Shop:[Shop_order(item='red wine', quantity=2)]")
+    assert not accepts(grammar, "Shop:[Shop_order(item='red wine', quantity=3)]")
+    assert not accepts(grammar, "Shop:[Shop_order(item='rose wine', quantity=2)]")

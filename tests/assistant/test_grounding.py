@@ -14,6 +14,7 @@ from assistant.grounding import (
     missing_values,
     param_kind,
     profile_candidates,
+    request_numbers,
     request_spans,
     source_from_options,
 )
@@ -134,3 +135,43 @@ def test_ship_to_is_an_address_and_a_bare_to_is_someone_else() -> None:
     assert _values(profile_candidates("shipTo", "", "send it", ODD_PROFILE))[0] == (
         "5 Elm St, Springfield")
     assert param_kind("to", {"type": "string"}) == "text"
+
+
+def _options(name: str, schema: dict, request: str, required: bool = True) -> dict:
+    return dict(ground_parameter(name, schema, required=required, request=request,
+                                 basic_features=ODD_PROFILE, history=[], turns=[], now=NOW))
+
+
+def test_numbers_come_from_the_request_not_from_its_times_dates_or_ids() -> None:
+    assert request_numbers("pick up one salad at 3 pm, order ORD-12345 on May 3 2026",
+                           NOW, integer=True) == [("one", "1")]
+    assert request_numbers("rooms under 1,200.50 for four nights", NOW, integer=False) == [
+        ("1,200.50", "1200.50"), ("four", "4")]
+    quantity = _options("quantity", {"type": "integer"}, "pick up a salad at 8 pm")
+    assert _values(quantity["candidates"]) == ["1"] and not quantity["free_text"]
+    assert quantity["candidates"][0]["source"]["kind"] == "inferred"
+    seats = _options("seats", {"type": "integer"}, "book 2 seats for the final")
+    assert _values(seats["candidates"]) == ["2", "1"]
+    nights = _options("nights", {"type": "integer"}, "a room from May 3 to May 5")
+    assert nights["candidates"] == [] and nights["free_text"]  # nothing to copy: the model says
+
+
+def test_an_optional_number_is_not_offered_by_another_number() -> None:
+    price = _options("max_price", {"type": "number"}, "book 2 seats", required=False)
+    assert not price["offer"]
+    assert _options("max_price", {"type": "number"}, "a price under 50", required=False)["offer"]
+
+
+def test_text_values_are_exact_spans_unless_the_model_composes_them() -> None:
+    city = _options("city", {"type": "string"}, "a room in Brussels for four nights")
+    assert "Brussels" in _values(city["candidates"]) and not city["free_text"]
+    body = _options("body", {"type": "string"}, "email Bo that the meeting moved")
+    assert body["free_text"]
+    assert source_from_options(2, _options("seats", {"type": "integer"}, "2 seats")) is not None
+
+
+def test_spans_stay_inside_a_clause_and_never_end_with_an_article() -> None:
+    spans = request_spans("please put on The Baker's Dozen - top of the line, thanks")
+    assert "The Baker's Dozen" in spans and "top of the line" in spans
+    assert not [s for s in spans if "-" in s or s.lower().endswith(("the", " a"))]
+    assert "Dozen top" not in spans and "line thanks" not in spans
