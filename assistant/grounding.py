@@ -22,32 +22,31 @@ from typing import Any, Protocol
 
 from assistant import dates
 from assistant.intent import words
+from assistant.request_values import (
+    EMAIL,
+    MAX_SPANS,
+    PHONE,
+    RECORD_ID,
+    request_numbers,
+    request_spans,
+)
 from assistant.state import Event, ParamOptions, Source, Turn, ValueKind, ValueOption
 
-MAX_SPAN_WORDS = 6
-MAX_SPANS = 96
 MAX_CANDIDATES = 4
 MAX_HISTORY_EVENTS = 50
 """Bounds that keep prompts and grammars small whatever the request or profile holds."""
 
 COMPOSED_TEXT = frozenset({"body", "message", "content", "text", "note", "notes", "comment",
                            "comments", "description", "summary", "bio", "caption", "review"})
-"""Words of a text parameter the model may compose (an email body): free text stays allowed.
+"""Words of a text parameter the model may compose (an email body): free text stays allowed,
+as it does for another person (a recipient, a payee: the request may name them by role only).
 Any other text parameter is a copy of a request span (a dish, a place, a title), so the grammar
 offers only the spans and the model cannot invent or truncate one."""
 
-NUMBER_WORDS = {w: n for n, w in enumerate((
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve"))}
-NUMBER = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?(?!\w)")
-NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(NUMBER_WORDS)})\b", re.IGNORECASE)
 COUNT_WORDS = frozenset({"quantity", "qty", "count", "seats", "tickets", "items", "units",
                          "pieces", "portions"})
 """Words of a count parameter: a request that names no number asks for one ("order a pizza")."""
 
-RECORD_ID = re.compile(r"\b[A-Z]{2,5}-\d{3,}\b")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 FROM_PLACE = re.compile(r"\bfrom ([A-Z][\w'-]*(?: [A-Z][\w'-]*)*)")
 
 CONCEPTS: dict[str, frozenset[str]] = {
@@ -110,15 +109,6 @@ PLACE_WORDS: dict[str, frozenset[str]] = {
 OTHER_PEOPLE = frozenset({"recipient", "payee", "friend", "receiver", "beneficiary",
                           "attendee", "invitee"})
 """Parameter words that name someone other than the user: never filled from the profile."""
-SPAN_EDGES = frozenset({
-    "please", "pls", "plz", "thx", "ty", "thanks", "hi", "hey", "hello", "yo", "ok", "okay",
-    "so", "can", "could", "would", "will", "me", "my", "i", "you", "to", "for", "of", "and",
-    "or", "with", "on", "at", "in", "by", "from", "is", "are", "be", "get", "want", "need",
-    "just"
-})
-"""Words a value never starts or ends with (politeness, pronouns, prepositions)."""
-ARTICLES = frozenset({"the", "a", "an"})
-"""Words a value may start with ("The Baker's Dozen") but never ends with."""
 
 
 def concepts(name: str, field: bool = False) -> set[str]:
@@ -201,41 +191,6 @@ def profile_candidates(param: str, description: str, request: str,
             for score, path, value in scored[:MAX_CANDIDATES] if score >= top - 0.3]
 
 
-def _clauses(request: str) -> list[list[str]]:
-    """The request's words in runs that a value never crosses: a run ends at a word followed
-    by , . ! ? ; or : and at a token that is punctuation only ("-", ":)")."""
-    runs: list[list[str]] = [[]]
-    for raw in request.split():
-        word = raw.strip(",.!?;:\"'()")
-        if not any(c.isalnum() for c in word):
-            runs.append([])
-            continue
-        runs[-1].append(word)
-        if raw.rstrip("\"')").endswith((",", ".", "!", "?", ";", ":")):
-            runs.append([])
-    return [run for run in runs if run]
-
-
-def request_spans(request: str, platforms: Sequence[str] = ()) -> list[str]:
-    """Word spans of the request that could be a value (up to :data:`MAX_SPAN_WORDS` words
-    within a clause, not starting with a filler word, not ending with a filler word or an
-    article, platform names left out), longest first."""
-    drop = {p.lower() for p in platforms}
-    spans: list[str] = []
-    for tokens in _clauses(request):
-        for i in range(len(tokens)):
-            for j in range(i + 1, min(len(tokens), i + MAX_SPAN_WORDS) + 1):
-                first, last = tokens[i].lower(), tokens[j - 1].lower()
-                if first in SPAN_EDGES or last in SPAN_EDGES | ARTICLES:
-                    continue
-                if any(t.lower() in drop for t in tokens[i:j]):
-                    continue
-                spans.append(" ".join(tokens[i:j]))
-    unique = list(dict.fromkeys(spans))
-    unique.sort(key=lambda s: -len(s.split()))
-    return unique[:MAX_SPANS]
-
-
 def _from_request(value: str, detail: str) -> ValueOption:
     return {"value": value, "source": {"kind": "request", "detail": detail, "event_id": None}}
 
@@ -298,26 +253,13 @@ def param_kind(name: str, schema: Mapping[str, Any]) -> ValueKind:
     return "text"
 
 
-def request_numbers(request: str, now: datetime, *, integer: bool) -> list[tuple[str, str]]:
-    """``(expression, number)`` for the numbers the request says, digits or words ("two
-    nights"), in text order. Clock times, dates, record ids, phone numbers and e-mail addresses
-    are left out first, so "pick up a salad at 3 pm" says no number."""
-    text = request
-    taken = [e for e, _ in dates.find_times(request)] + [e for e, _ in
-                                                           dates.find_dates(request, now)]
-    for pattern in (RECORD_ID, PHONE, EMAIL):
-        taken += pattern.findall(text)
-    for expression in sorted(taken, key=len, reverse=True):
-        text = text.replace(expression, " ")
-    found: list[tuple[int, str, str]] = []
-    for m in NUMBER.finditer(text):
-        digits = m.group(0).replace(",", "")
-        if integer and "." in digits:
-            continue
-        found.append((m.start(), m.group(0), digits))
-    for m in NUMBER_WORD.finditer(text):
-        found.append((m.start(), m.group(0), str(NUMBER_WORDS[m.group(0).lower()])))
-    return [(e, n) for _, e, n in sorted(found)]
+def _one(request: str) -> ValueOption:
+    """A count of one: said by an article ("order a pizza"), else a guess."""
+    article = re.search(r"\b(an?)\b", request, re.IGNORECASE)
+    if article:
+        return _from_request("1", f"{article.group(1)!r} in your request")
+    return {"value": "1", "source": {"kind": "inferred", "event_id": None,
+                                     "detail": "one: the request names no number"}}
 
 
 def _supplied_by_request(name: str, schema: Mapping[str, Any], request: str) -> bool:
@@ -379,9 +321,8 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
     elif kind == "number":
         found = [_from_request(n, f"{text!r} in your request") for text, n in
                  request_numbers(request, now, integer=schema.get("type") == "integer")]
-        if set(words(name)) & COUNT_WORDS:  # "order a pizza" asks for one
-            found.append({"value": "1", "source": {"kind": "inferred", "event_id": None,
-                                                   "detail": "one, unless the request says"}})
+        if set(words(name)) & COUNT_WORDS:
+            found.append(_one(request))
     elif kind == "text":
         found = [_from_request(s, "from your request") for s in request_spans(request, platforms)]
         found += turn_values(turns, name)
@@ -395,7 +336,7 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
         return {"kind": kind, "candidates": found, "free_text": not found, "offer": offer}
     if kind == "text":
         offer = required or _supplied_by_request(name, schema, request)
-        free = not found or bool(set(words(name)) & COMPOSED_TEXT)
+        free = not found or bool(set(words(name)) & COMPOSED_TEXT) or _someone_else(name)
         return {"kind": kind, "candidates": found, "free_text": free, "offer": offer}
     typed_in_request = any(o["source"]["kind"] == "request" for o in found)
     offer = required or typed_in_request or (kind == "personal"

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.weights import WeightsFile
 from toolcatalog.retrieval import Embedder, api_text
 
 MODEL_FILE = "intent.npz"
@@ -145,6 +146,10 @@ def pair_features(request: str, tools: Sequence[Mapping[str, Any]], platforms: S
     return out
 
 
+_FILE = WeightsFile(model="intent scorer", command="ptool train intent",
+                    missing=IntentModelMissing, features=("overlap_features", OVERLAP_FEATURES))
+
+
 @dataclass(frozen=True)
 class IntentWeights:
     """The trained scorer. ``threshold``: the top probability above which the grammar offers
@@ -157,29 +162,20 @@ class IntentWeights:
     threshold: float
 
     def save(self, path: Path) -> None:
-        nonzero = np.flatnonzero(self.cross)
-        np.savez_compressed(path, cross_index=nonzero.astype(np.int32),
-                            cross_value=self.cross[nonzero].astype(np.float32),
-                            overlap=self.overlap, product=self.product,
-                            bias=np.array([self.bias]), threshold=np.array([self.threshold]),
-                            overlap_features=np.array(OVERLAP_FEATURES))
+        nonzero = np.flatnonzero(self.cross)  # the hashed cross features are mostly zero
+        _FILE.write(path, {"cross_index": nonzero.astype(np.int32),
+                           "cross_value": self.cross[nonzero].astype(np.float32),
+                           "overlap": self.overlap, "product": self.product,
+                           "bias": np.array([self.bias]),
+                           "threshold": np.array([self.threshold])}, compressed=True)
 
     @classmethod
     def load(cls, path: Path) -> IntentWeights:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                names = tuple(str(n) for n in data["overlap_features"])
-                if names != OVERLAP_FEATURES:
-                    raise IntentModelMissing(
-                        f"{path} was trained with features {names}, this code reads "
-                        f"{OVERLAP_FEATURES}; retrain it with `ptool train intent`")
-                cross = np.zeros(HASH_DIM, dtype=np.float32)
-                cross[data["cross_index"]] = data["cross_value"]
-                return cls(cross=cross, overlap=data["overlap"], product=data["product"],
-                           bias=float(data["bias"][0]), threshold=float(data["threshold"][0]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise IntentModelMissing(f"cannot read the intent scorer {path} ({exc}); reinstall "
-                                     "ptool or retrain it with `ptool train intent`") from exc
+        with _FILE.read(path) as data:
+            cross = np.zeros(HASH_DIM, dtype=np.float32)
+            cross[data["cross_index"]] = data["cross_value"]
+            return cls(cross=cross, overlap=data["overlap"], product=data["product"],
+                       bias=float(data["bias"][0]), threshold=float(data["threshold"][0]))
 
     def probability(self, pair: PairFeatures) -> float:
         logit = (float(self.cross[pair.buckets].sum()) + float(self.overlap @ pair.overlap)

@@ -34,6 +34,7 @@ import numpy as np
 
 from assistant.sources import DataSource
 from assistant.state import Event, PlatformInfo, PreferenceReason, PreferenceView, ScoredPlatform
+from assistant.weights import WeightsFile
 from toolcatalog.retrieval import Embedder
 
 MODEL_FILE = "preference.npz"
@@ -61,6 +62,11 @@ class PreferenceModelMissing(RuntimeError):
     """The weights file is missing or unreadable; the message says how to get it back."""
 
 
+_FILE = WeightsFile(model="preference model", command="ptool train preference",
+                    missing=PreferenceModelMissing,
+                    features=("platform_features", PLATFORM_FEATURES))
+
+
 @dataclass(frozen=True)
 class PreferenceWeights:
     """The trained parts: trait probes, the kind-of-item projection, event relevance and the
@@ -84,29 +90,17 @@ class PreferenceWeights:
 
     def save(self, path: Path) -> None:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
-        np.savez(path, **arrays, pair_bias=np.array([self.pair_bias]),
-                 platform_bias=np.array([self.platform_bias]),
-                 threshold=np.array([self.threshold]),
-                 platform_features=np.array(PLATFORM_FEATURES))
+        _FILE.write(path, {**arrays, "pair_bias": np.array([self.pair_bias]),
+                           "platform_bias": np.array([self.platform_bias]),
+                           "threshold": np.array([self.threshold])})
 
     @classmethod
     def load(cls, path: Path) -> PreferenceWeights:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                names = tuple(str(n) for n in data["platform_features"])
-                if names != PLATFORM_FEATURES:
-                    raise PreferenceModelMissing(
-                        f"{path} was trained with features {names}, this code reads "
-                        f"{PLATFORM_FEATURES}; retrain with `ptool train preference`")
-                arrays = {name: np.asarray(data[name], dtype=np.float32)
-                          for name in cls._ARRAYS}
-                return cls(**arrays, pair_bias=float(data["pair_bias"][0]),
-                           platform_bias=float(data["platform_bias"][0]),
-                           threshold=float(data["threshold"][0]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise PreferenceModelMissing(
-                f"cannot read the preference model {path} ({exc}); reinstall ptool or retrain "
-                "it with `ptool train preference`") from exc
+        with _FILE.read(path) as data:
+            arrays = {name: np.asarray(data[name], dtype=np.float32) for name in cls._ARRAYS}
+            return cls(**arrays, pair_bias=float(data["pair_bias"][0]),
+                       platform_bias=float(data["platform_bias"][0]),
+                       threshold=float(data["threshold"][0]))
 
     def with_platform_layer(self, coef: np.ndarray, bias: float,
                             threshold: float = 1.0) -> PreferenceWeights:

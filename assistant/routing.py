@@ -21,11 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.weights import WeightsFile
+
 MODEL_FILE = "router.npz"
 
 
 class RouterMissing(RuntimeError):
     """The router's weights are missing or unreadable; the message says what to do."""
+
+
+_FILE = WeightsFile(model="scenario router", command="ptool train router",
+                    missing=RouterMissing)
 
 
 @dataclass(frozen=True)
@@ -36,19 +42,15 @@ class RouterWeights:
     threshold: float
 
     def save(self, path: Path) -> None:
-        np.savez(path, scenarios=np.array(self.scenarios), coef=self.coef, bias=self.bias,
-                 threshold=np.array([self.threshold]))
+        _FILE.write(path, {"scenarios": np.array(self.scenarios), "coef": self.coef,
+                           "bias": self.bias, "threshold": np.array([self.threshold])})
 
     @classmethod
     def load(cls, path: Path) -> RouterWeights:
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return cls(scenarios=tuple(str(s) for s in data["scenarios"]),
-                           coef=data["coef"], bias=data["bias"],
-                           threshold=float(data["threshold"][0]))
-        except (OSError, KeyError, ValueError) as exc:
-            raise RouterMissing(f"cannot read the scenario router {path} ({exc}); reinstall "
-                                "ptool or retrain it with `ptool train router`") from exc
+        with _FILE.read(path) as data:
+            return cls(scenarios=tuple(str(s) for s in data["scenarios"]),
+                       coef=data["coef"], bias=data["bias"],
+                       threshold=float(data["threshold"][0]))
 
     def probabilities(self, vector: np.ndarray) -> np.ndarray:
         logits = self.coef @ vector + self.bias

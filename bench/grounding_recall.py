@@ -29,18 +29,18 @@ from assistant import grounding, intent
 from assistant.benchmark import sample_to_inline
 from assistant.retrieval import inline_candidates, scope_events
 from assistant.state import ParamOptions
+from eval.metrics import accepts
 from profiles.embeddings import CachedEmbedder, embed_texts
 
 
-def _accepted(value: str, accepted: list[Any]) -> bool:
-    return any(isinstance(a, str) and a.lower() == value.lower() for a in accepted)
-
-
 def _value_outcome(options: ParamOptions, accepted: list[Any]) -> str:
-    values = [o["value"] for o in options["candidates"]]
-    if values and _accepted(values[0], accepted):
+    """Where the answer's value is among the options, scored by the benchmark's own rule."""
+    number = options["kind"] == "number"
+    values: list[Any] = [float(o["value"]) if number else o["value"]
+                         for o in options["candidates"]]
+    if values and accepts(values[0], accepted):
         return "first candidate"
-    if any(_accepted(v, accepted) for v in values):
+    if any(accepts(v, accepted) for v in values):
         return "a later candidate"
     if options["free_text"] or options["kind"] == "other":
         return "free (model writes it)"

@@ -4,11 +4,12 @@ a Chroma server, versus the default SQLite file with an embedded Chroma folder.
 What runs: a fresh workspace per backend, set up the way ``ptool setup`` sets it up
 (``ui.wiring.open_workspace(create=True)`` and ``assistant.accounts.seed_personas``) with the
 assistant tests' catalog and ``--users`` synthetic personas (each with its own phone number and
-address). Then ``--processes`` worker processes each open the workspace as an app worker does and
-run ``--turns`` chat turns through the app's adapter (``ui.chat_adapter.ChatService``) on
-``--threads`` threads: "order me a <dish>" for a random user, which stops at the confirmation,
-then the "Yes" that executes it. One warm-up turn per process (embedding model, tool index) is not
-timed; the timed phase starts in every process at once.
+address). Then ``--processes`` worker processes (``bench/load_workers.py``) each open the
+workspace as an app worker does and run ``--turns`` chat turns through the app's adapter
+(``ui.chat_adapter.ChatService``) on ``--threads`` threads: "order me a <dish>" for a random
+user, which stops at the confirmation, then the "Yes" that executes it. One warm-up turn per
+process (embedding model, tool index) is not timed; the timed phase starts in every process at
+once.
 
 The chat model is the UI tests' ``ProfileEchoModel``: instant, and it fills the order's address
 and phone from the profile in the prompt it is sent, so a prompt carrying another user's profile
@@ -41,16 +42,12 @@ import random
 import shlex
 import sys
 import tempfile
-import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
-from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,75 +58,31 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from langchain_core.callbacks import CallbackManagerForLLMRun  # noqa: E402
-from langchain_core.messages import BaseMessage  # noqa: E402
-from langchain_core.outputs import ChatResult  # noqa: E402
-from pydantic import Field  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from assistant import accounts  # noqa: E402
+from bench.load_workers import (  # noqa: E402
+    DISHES,
+    TurnRecord,
+    WorkerReport,
+    read_report,
+    worker_main,
+)
 from profiles.embeddings import embed_texts  # noqa: E402
 from profiles.io import read_persona_file  # noqa: E402
 from profiles.models import ChatThread, User  # noqa: E402
 from tests import live_servers  # noqa: E402
 from tests.assistant.conftest import write_catalog  # noqa: E402
-from tests.ui.conftest import ProfileEchoModel  # noqa: E402
 from toolcatalog.state import ApiRecord, ExecutedCall  # noqa: E402
-from ui.chat_adapter import ChatService  # noqa: E402
 from ui.settings import Settings  # noqa: E402
-from ui.wiring import Workspace, open_workspace  # noqa: E402
+from ui.wiring import open_workspace  # noqa: E402
 
 Backend = Literal["sqlite", "postgres"]
 BACKEND_LABEL: dict[Backend, str] = {"sqlite": "SQLite + embedded Chroma",
                                      "postgres": "PostgreSQL + Chroma server"}
-DISHES = ["hamburger", "cheeseburger", "veggie burger", "pizza", "sushi platter", "pad thai",
-          "burrito", "ramen", "falafel wrap", "caesar salad"]
 PLATFORMS = ["FastFood", "FineDine", "NewEats"]  # the test catalog's takeout platforms
 LIMITS = {"users": 500, "processes": 16, "threads": 16, "turns": 500}
 DATABASE = "ptool_load"
-
-
-# -- the fake model, timed -------------------------------------------------------------------
-
-class TimedEchoModel(ProfileEchoModel):
-    """``ProfileEchoModel`` that adds the seconds each call took to ``spent_s``."""
-
-    spent_s: list[float] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs: Any) -> ChatResult:
-        start = time.perf_counter()
-        try:
-            return super()._generate(messages, stop, run_manager, **kwargs)
-        finally:
-            self.spent_s.append(time.perf_counter() - start)
-
-
-class ModelClock:
-    """The chat-model factory for ``ChatService``: the adapter calls it on the thread that runs
-    the turn, so each thread reads back the time its own turn spent in the model."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def __call__(self) -> TimedEchoModel:
-        model = TimedEchoModel()
-        self._models().append(model)
-        return model
-
-    def _models(self) -> list[TimedEchoModel]:
-        if not hasattr(self._local, "models"):
-            self._local.models = []
-        models: list[TimedEchoModel] = self._local.models
-        return models
-
-    def take(self) -> float:
-        """Model seconds of this thread since the last ``take``."""
-        models = self._models()
-        spent = sum(sum(m.spent_s) for m in models)
-        models.clear()
-        return spent
 
 
 # -- the world -------------------------------------------------------------------------------
@@ -151,26 +104,9 @@ def synthetic_personas(n: int, seed: int) -> dict[str, Any]:
     return {"format_version": 1, "users": users}
 
 
-@dataclass(frozen=True)
-class StoreSpec:
-    """What a worker needs to open the workspace (plain values: it crosses a process start)."""
-
-    workspace: str
-    catalog_dir: str
-    seed_file: str
-    database_url: str | None = None
-    chroma_url: str | None = None
-
-    def settings(self) -> Settings:
-        return Settings(workspace=Path(self.workspace), catalog_dir=Path(self.catalog_dir),
-                        seed_file=Path(self.seed_file), database_url=self.database_url,
-                        chroma_url=self.chroma_url)
-
-
-def set_up(spec: StoreSpec) -> float:
+def set_up(settings: Settings) -> float:
     """``ptool setup`` with the persona file; returns the seconds it took."""
     start = time.perf_counter()
-    settings = spec.settings()
     ws = open_workspace(settings, create=True)
     try:
         assert settings.seed_file is not None
@@ -179,99 +115,6 @@ def set_up(spec: StoreSpec) -> float:
     finally:
         ws.engine.dispose()
     return time.perf_counter() - start
-
-
-# -- the workers -----------------------------------------------------------------------------
-
-@dataclass
-class TurnRecord:
-    user_id: str
-    dish: str
-    timed: bool
-    thread_id: str = ""
-    ask_status: str = ""
-    yes_status: str = ""
-    executed: int = 0
-    ask_s: float = 0.0
-    yes_s: float = 0.0
-    model_s: float = 0.0
-    started: float = 0.0
-    error: str = ""
-
-    @property
-    def non_model_s(self) -> float:
-        return self.ask_s + self.yes_s - self.model_s
-
-    @property
-    def ok(self) -> bool:
-        return (not self.error and self.ask_status == "consent" and self.yes_status == "done"
-                and self.executed == 1)
-
-
-@dataclass
-class WorkerReport:
-    worker: int
-    turns: list[TurnRecord] = field(default_factory=list)
-    start: float = 0.0
-    end: float = 0.0
-    error: str = ""
-
-
-def one_turn(service: ChatService, clock: ModelClock, user_id: str, dish: str,
-             timed: bool) -> TurnRecord:
-    """The request, then the Yes the Chat tab's button sends."""
-    rec = TurnRecord(user_id=user_id, dish=dish, timed=timed, started=time.monotonic())
-    clock.take()
-    try:
-        start = time.perf_counter()
-        asked = service.send(user=user_id, text=f"order me a {dish}", thread_id=None)
-        rec.ask_s = time.perf_counter() - start
-        rec.thread_id, rec.ask_status = asked.thread_id, asked.status
-        if asked.status == "consent":
-            start = time.perf_counter()
-            done = service.consent(thread_id=asked.thread_id, granted=True)
-            rec.yes_s = time.perf_counter() - start
-            rec.yes_status, rec.executed = done.status, len(done.executions)
-    except Exception as exc:  # a failed turn is a result to report, not a crash
-        rec.error = f"{type(exc).__name__}: {exc}"[:300]
-    rec.model_s = clock.take()
-    return rec
-
-
-def worker_main(worker: int, spec: StoreSpec, user_ids: list[str], turns: int, threads: int,
-                seed: int, barrier: Barrier, out: str, barrier_timeout_s: float) -> None:
-    """One app process: open the workspace, warm up, wait for the others, run the turns."""
-    report = WorkerReport(worker=worker)
-    rng = random.Random(seed * 1000 + worker)
-    ws: Workspace | None = None
-    try:
-        ws = open_workspace(spec.settings())
-        clock = ModelClock()
-        service = ChatService(ws, clock)
-        report.turns.append(one_turn(service, clock, rng.choice(user_ids), rng.choice(DISHES),
-                                     timed=False))
-        jobs = [(rng.choice(user_ids), rng.choice(DISHES)) for _ in range(turns)]
-        barrier.wait(timeout=barrier_timeout_s)
-        report.start = time.monotonic()
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            report.turns += list(pool.map(
-                lambda job: one_turn(service, clock, job[0], job[1], timed=True), jobs))
-        report.end = time.monotonic()
-    except Exception:
-        report.error = traceback.format_exc()[-2000:]
-        barrier.abort()
-    finally:
-        if ws is not None:
-            ws.engine.dispose()
-        Path(out).write_text(json.dumps(asdict(report)), encoding="utf-8")
-
-
-def read_report(path: Path, worker: int) -> WorkerReport:
-    if not path.is_file():
-        return WorkerReport(worker=worker, error="the worker wrote no report (killed?)")
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    turns = [TurnRecord(**t) for t in raw.pop("turns")]
-    return WorkerReport(turns=turns, **raw)
 
 
 @dataclass
@@ -291,7 +134,7 @@ class RunResult:
         return max(r.end for r in spans) - min(r.start for r in spans) if spans else 0.0
 
 
-def run_workers(spec: StoreSpec, args: argparse.Namespace, user_ids: list[str],
+def run_workers(settings: Settings, args: argparse.Namespace, user_ids: list[str],
                 out_dir: Path) -> list[WorkerReport]:
     """Start the worker processes together; any still running at the deadline is stopped."""
     ctx = mp.get_context("spawn")  # a clean process per worker, as `ptool ui` workers are
@@ -299,7 +142,7 @@ def run_workers(spec: StoreSpec, args: argparse.Namespace, user_ids: list[str],
     procs = []
     for k in range(args.processes):
         p = ctx.Process(target=worker_main, name=f"load-worker-{k}",
-                        args=(k, spec, user_ids, args.turns, args.threads, args.seed, barrier,
+                        args=(k, settings, user_ids, args.turns, args.threads, args.seed, barrier,
                               str(out_dir / f"worker-{k}.json"), args.timeout_s))
         p.start()
         procs.append(p)
@@ -317,7 +160,7 @@ def run_workers(spec: StoreSpec, args: argparse.Namespace, user_ids: list[str],
 
 # -- the checks ------------------------------------------------------------------------------
 
-def check_store(spec: StoreSpec, reports: list[WorkerReport],
+def check_store(settings: Settings, reports: list[WorkerReport],
                 expected_turns: int) -> list[tuple[str, bool, str]]:
     """What must hold after the load, read back from the stores. ``expected_turns`` counts
     the warm-up turns too."""
@@ -325,7 +168,7 @@ def check_store(spec: StoreSpec, reports: list[WorkerReport],
     broken = [r.worker for r in reports if r.error]
     approved = [t for t in turns if t.yes_status == "done"]
     per_user = Counter(t.user_id for t in approved for _ in range(t.executed))
-    ws = open_workspace(spec.settings())
+    ws = open_workspace(settings)
     try:
         with Session(ws.engine) as session:
             users = {u.id: u for u in session.exec(select(User)).all()}
@@ -393,23 +236,24 @@ def run_backend(backend: Backend, args: argparse.Namespace, root: Path, catalog:
     work = root / backend
     work.mkdir()
     with ExitStack() as stack:  # servers stop here, also when something above raised
+        url = chroma = None  # SQLite and an embedded Chroma folder inside the workspace
         if backend == "postgres":
             url = stack.enter_context(postgres_database(stack))
             chroma = stack.enter_context(
                 live_servers.chroma_server(live_servers.chroma_executable()))
-            spec = StoreSpec(str(work / "ws"), str(catalog), str(seed_file), url, chroma)
-        else:
-            spec = StoreSpec(str(work / "ws"), str(catalog), str(seed_file))
+        # Built here, it crosses the workers' process start by pickle.
+        settings = Settings(workspace=work / "ws", catalog_dir=catalog, seed_file=seed_file,
+                            database_url=url, chroma_url=chroma)
         print(f"[{backend}] setting up {len(user_ids)} users ...", file=sys.stderr, flush=True)
-        setup_s = set_up(spec)
+        setup_s = set_up(settings)
         print(f"[{backend}] {args.processes} processes x {args.turns} turns x "
               f"{args.threads} threads ...", file=sys.stderr, flush=True)
-        reports = run_workers(spec, args, user_ids, work)
+        reports = run_workers(settings, args, user_ids, work)
         for r in reports:
             if r.error:
                 print(f"[{backend}] worker {r.worker} failed:\n{r.error}", file=sys.stderr)
         result = RunResult(backend=backend, setup_s=setup_s, reports=reports)
-        result.checks = check_store(spec, reports, args.processes * (args.turns + 1))
+        result.checks = check_store(settings, reports, args.processes * (args.turns + 1))
         return result
 
 

@@ -13,37 +13,20 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from profiles.models import BasicFeatures
-from synth.backends.llm import LLMBackend, LLMWorldConfig
+from synth.backends.llm import LLMBackend
 from synth.backends.runner import StructuredRunner
-from synth.models import Persona
+from tests.synth.fakes import ONE_USER, SMALL_WORLD
 from train.serving.client import chat_model
 
-CONFIG = LLMWorldConfig(
-    seed=0,
-    scenarios=("shopping",),
-    platforms=2,
-    areas=1,
-    apis_per_area=2,
-    users=1,
-    events_per_scenario=3,
-    samples_per_pair=2,
-)
-PERSONA = Persona(
-    id="u-smoke",
-    username="smoke",
-    traits={"budget": "frugal"},
-    basic_features=BasicFeatures(
-        name="Sam Smoke",
-        home_address="1 Main St, Springfield",
-        email="sam@example.com",
-        phone="+1-555-0100",
-    ),
-)
+# The world of the backend's recorded test, with two samples per user and scenario (each sample
+# is three model calls: the request, the solution and the verdict).
+CONFIG = replace(SMALL_WORLD, samples_per_pair=2)
 
 
 def main() -> None:
@@ -61,7 +44,7 @@ def main() -> None:
         runner = StructuredRunner(
             model=model, cache_path=None, concurrency=1, backoff_s=0.5, show_progress=True
         )
-        world, catalog = LLMBackend(runner, CONFIG).build(personas=[PERSONA])
+        world, catalog = LLMBackend(runner, CONFIG).build(personas=[ONE_USER])
     wall = time.perf_counter() - start
     apis = sum(len(p.apis) for s in catalog.values() for p in s.platforms)
     print(f"command: python {' '.join(sys.argv)}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -126,7 +127,11 @@ ERROR_COLUMNS: tuple[str, ...] = tuple(c.value for c in ErrorCategory)
 
 
 class SampleScore(BaseModel):
-    """Everything the metrics need about one sample."""
+    """Everything the metrics need about one sample.
+
+    In three groups: whether each rate metric counts the sample; its error category and the
+    failures that decide it (checked in both directions, see the module docstring); and its
+    parameter values for the query and profile value metrics."""
 
     split: str
     id: str
@@ -136,18 +141,29 @@ class SampleScore(BaseModel):
     tool_param: bool = False
     tool_value: bool = False
     overall: bool = False
-    query_correct: int = 0
-    profile_correct: int = 0
-    query_total: int = 0
-    profile_total: int = 0
+
+    error: ErrorCategory | None = None
+    """The one category the sample falls in (:func:`_categorise`), None when it has none."""
     extra_function: bool = False
+    """A predicted function the answer does not have."""
     absent_function: bool = False
+    """An answer function that was not predicted."""
     extra_param: bool = False
+    """A predicted parameter that its answer function does not have."""
     absent_param: bool = False
+    """An answer parameter that was not predicted."""
     wrong_value: bool = False
     query_value_error: bool = False
+    """A query parameter's value was wrong, or the parameter was not expected."""
     profile_value_error: bool = False
-    error: ErrorCategory | None = None
+    """The same for a profile parameter."""
+
+    query_correct: int = 0
+    """Accepted query-parameter values, once per predicted call that has them."""
+    query_total: int = 0
+    """The query parameters annotated in the sample."""
+    profile_correct: int = 0
+    profile_total: int = 0
 
 
 def _first_by_name(calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -155,6 +171,15 @@ def _first_by_name(calls: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dic
     for name, params in calls:
         out.setdefault(name, params)
     return out
+
+
+def _pair_up(
+    calls: Sequence[tuple[str, dict[str, Any]]], others: dict[str, dict[str, Any]]
+) -> tuple[bool, list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Match each call to its namesake in ``others`` (the first call of each name): whether
+    some call has none, and ``(its arguments, the namesake's)`` for each call that has one."""
+    pairs = [(args, others[name]) for name, args in calls if name in others]
+    return len(pairs) < len(calls), pairs
 
 
 def _categorise(s: SampleScore) -> ErrorCategory | None:
@@ -190,48 +215,35 @@ def score_prediction(
     real = [(c.name, dict(c.params)) for c in answer.calls]
     pred = [(c.name, c.arguments) for c in prediction.calls]
     real_by_name, pred_by_name = _first_by_name(real), _first_by_name(pred)
-    query_set, profile_set = set(query_params), set(profile_params)
+    # The annotated kind a parameter counts for (a name annotated as both counts as query);
+    # unannotated parameters count for None, which no score reads.
+    kind = {**dict.fromkeys(profile_params, "profile"), **dict.fromkeys(query_params, "query")}
 
-    extra_function = absent_function = extra_param = absent_param = wrong_value = False
-    query_err = profile_err = False
-    query_ok = profile_ok = 0
+    extra_function, predicted_pairs = _pair_up(pred, real_by_name)
+    absent_function, answer_pairs = _pair_up(real, pred_by_name)
+    extra_param = absent_param = wrong_value = False
+    value_errors: set[str | None] = set()  # kinds with a wrong or unexpected value
+    correct: Counter[str | None] = Counter()  # accepted values per kind
 
     # predicted -> answer
-    for name, args in pred:
-        if name not in real_by_name:
-            extra_function = True
-            continue
-        expected = real_by_name[name]
+    for args, expected in predicted_pairs:
         for pname, value in args.items():
             if pname not in expected:
                 extra_param = True
-                if pname in query_set:
-                    query_err = True
-                elif pname in profile_set:
-                    profile_err = True
+                value_errors.add(kind.get(pname))
             elif accepts(value, expected[pname]):
-                if pname in query_set:
-                    query_ok += 1
-                elif pname in profile_set:
-                    profile_ok += 1
+                correct[kind.get(pname)] += 1
             else:
                 wrong_value = True
 
     # answer -> predicted
-    for name, expected in real:
-        if name not in pred_by_name:
-            absent_function = True
-            continue
-        args = pred_by_name[name]
+    for expected, args in answer_pairs:
         for pname, accepted in expected.items():
             if pname not in args:
                 absent_param = True
             elif not accepts(args[pname], accepted):
                 wrong_value = True
-                if pname in query_set:
-                    query_err = True
-                elif pname in profile_set:
-                    profile_err = True
+                value_errors.add(kind.get(pname))
 
     platform_ok = prediction.platform == answer.platform
     tool_name = not (extra_function or absent_function)
@@ -246,15 +258,15 @@ def score_prediction(
         tool_param=tool_param,
         tool_value=tool_value,
         overall=platform_ok and tool_value,
-        query_correct=query_ok,
-        profile_correct=profile_ok,
+        query_correct=correct["query"],
+        profile_correct=correct["profile"],
         extra_function=extra_function,
         absent_function=absent_function,
         extra_param=extra_param,
         absent_param=absent_param,
         wrong_value=wrong_value,
-        query_value_error=query_err,
-        profile_value_error=profile_err,
+        query_value_error="query" in value_errors,
+        profile_value_error="profile" in value_errors,
         **totals,
     )
     score.error = _categorise(score)

@@ -60,18 +60,10 @@ class ModeUnavailable(RuntimeError):
     """A registered mode cannot run in this installation (e.g. the runtime is not built yet)."""
 
 
-class ModeConfig(BaseModel):
-    """Per-run settings a predictor factory may use; the CLI fills it from options/settings."""
+class RuntimeSettings(BaseModel):
+    """The runtime mode's retrieval and answer settings. A run's saved settings carry them as
+    well as the predictor's, since they change the predictions."""
 
-    model: str = "ptool"
-    base_url: str | None = None
-    api_key: str = "not-needed"
-    temperature: float = 0.0
-    max_tokens: int | None = 512
-    timeout_s: float = 120.0
-    output_format: str = "text"
-    workspace: Path | None = None
-    ablate: AblateMode | None = None
     history_k: int | None = None
     """Runtime mode: history events retrieved per request (None = the whole history)."""
     tools_per_platform: int | None = None
@@ -84,3 +76,17 @@ class ModeConfig(BaseModel):
     """Runtime mode: narrow to the intent scorer's API and offer code-found values only."""
     now: str | None = None
     """Runtime mode: the ISO time relative dates are resolved against (None: the clock)."""
+
+
+class ModeConfig(RuntimeSettings):
+    """Per-run settings a predictor factory may use; the CLI fills it from options/settings."""
+
+    model: str = "ptool"
+    base_url: str | None = None
+    api_key: str = "not-needed"
+    temperature: float = 0.0
+    max_tokens: int | None = 512
+    timeout_s: float = 120.0
+    output_format: str = "text"
+    workspace: Path | None = None
+    ablate: AblateMode | None = None

@@ -12,13 +12,17 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eval.aggregate import ACC_COLUMNS, METRICS, AggregateMetrics
 from eval.metrics import ERROR_COLUMNS
 from eval.runner import PredictionRecord, RunScores
 from ptbench.answers import RenderError, render_text
 from ptbench.samples import Benchmark
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 OVERALL = "overall"
 
@@ -194,14 +198,8 @@ def write_plots(out_dir: Path, report: dict[str, Any]) -> list[Path]:
            width, label=f"paper: {paper_label}", color="lightgray", edgecolor="gray")
     ax.set_xticks([x + width * len(groups) / 2 for x in xs])
     ax.set_xticklabels([METRICS[m].paper_label for m in PAPER_TABLE_ORDER])
-    ax.set_ylabel("percent")
     ax.set_ylim(0, 100)
-    ax.set_title("PTBench metrics")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    paths.append(out_dir / "metrics.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_save_bars(fig, ax, out_dir / "metrics.png", "PTBench metrics", "percent"))
 
     fig, ax = plt.subplots(figsize=(13, 4.5))
     width = 0.8 / len(groups)
@@ -211,14 +209,22 @@ def write_plots(out_dir: Path, report: dict[str, Any]) -> list[Path]:
                label=name)
     ax.set_xticks([x + width * (len(groups) - 1) / 2 for x in xs])
     ax.set_xticklabels([c.removesuffix("_error") for c in ERROR_COLUMNS], fontsize=8)
-    ax.set_ylabel("samples")
-    ax.set_title("Error analysis")
+    paths.append(_save_bars(fig, ax, out_dir / "errors.png", "Error analysis", "samples"))
+    return paths
+
+
+def _save_bars(fig: Figure, ax: Axes, path: Path, title: str, ylabel: str) -> Path:
+    """Finish a grouped bar chart the same way for every plot: title, axis label, the split
+    legend outside the bars; then save it and close it (pyplot keeps open figures alive)."""
+    import matplotlib.pyplot as plt
+
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    paths.append(out_dir / "errors.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return paths
+    return path
 
 
 def write_report(

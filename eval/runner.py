@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from eval.aggregate import AggregateMetrics, aggregate, combine
 from eval.metrics import SampleScore, score_sample
-from eval.predictor import EndpointUnavailable, Prediction, Predictor
+from eval.predictor import EndpointUnavailable, Prediction, Predictor, RuntimeSettings
 from ptbench.samples import AblateMode, Benchmark, BenchSample, ablate
 
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -45,7 +45,7 @@ class RunConfigMismatch(ValueError):
     """``DIR`` already holds predictions made with different settings."""
 
 
-class RunConfig(BaseModel):
+class RunConfig(RuntimeSettings):
     """Settings of a run, saved as ``DIR/run.json``."""
 
     data: str
@@ -55,12 +55,6 @@ class RunConfig(BaseModel):
     ablate: AblateMode | None = None
     output_format: str = "text"
     limit: int | None = None
-    history_k: int | None = None
-    tools_per_platform: int | None = None
-    answer_grammar: bool = True
-    preference: str = "constrain"
-    grounding: bool = True
-    now: str | None = None
 
     def identity(self) -> dict[str, Any]:
         """The settings that change predictions: resuming with other values is refused."""

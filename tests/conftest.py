@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -32,15 +34,22 @@ def _isolated_settings(
             monkeypatch.delenv(key, raising=False)
 
 
+def _live_server(find: Callable[[], Path],
+                 start: Callable[[Path], AbstractContextManager[str]]) -> Iterator[str]:
+    """Start the server that ``find`` locates and yield its URL; it stops when the fixture
+    ends. A server that is not installed fails the test with the install hint alone."""
+    try:
+        found = find()
+    except live_servers.ServerMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with start(found) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL cluster on a free loopback port; its SQLAlchemy URL (no db)."""
-    try:
-        bindir = live_servers.postgres_bindir()
-    except live_servers.ServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with live_servers.postgres_cluster(bindir) as url:
-        yield url
+    yield from _live_server(live_servers.postgres_bindir, live_servers.postgres_cluster)
 
 
 def _admin(database: str, statement: str, server: str) -> None:
@@ -64,12 +73,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chroma_server() -> Iterator[str]:
     """``chroma run`` on a free loopback port; its http:// URL."""
-    try:
-        executable = live_servers.chroma_executable()
-    except live_servers.ServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with live_servers.chroma_server(executable) as url:
-        yield url
+    yield from _live_server(live_servers.chroma_executable, live_servers.chroma_server)
 
 
 def _empty_chroma(url: str) -> None:

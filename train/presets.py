@@ -10,8 +10,9 @@ training card of the shipped adapter (``train/adapters/ptool-smollm2/README.md``
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
+
+from train.registry import by_name, lookup
 
 
 @dataclass(frozen=True)
@@ -65,56 +66,48 @@ class Preset:
     render: RenderSettings = field(default_factory=RenderSettings)
 
 
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset(
-            name="cpu",
-            base="smollm2-135m",
-            description=(
-                "2-core CPU, SmolLM2-135M, fp32 weights with bf16-autocast matmuls: a 400-example "
-                "stratified subset (100 optimizer steps of 4, ~40 s each on an idle machine), "
-                "prompts showing 8-16 history events (the runtime shows 12), sequences capped at "
-                "1,536 tokens (longer examples are dropped, not truncated), learning rate "
-                "4e-4 instead of the paper's 1e-4 because 100 steps are too few for the paper's "
-                "rate to move a LoRA adapter far, a checkpoint every 10 steps."
-            ),
-            max_examples=400,
-            max_length_cap=1536,
-            batch_size=1,
-            grad_accum=4,
-            save_every_steps=10,
-            autocast_bf16=True,
-            lora=LoraSettings(learning_rate=4e-4),
-            render=RenderSettings(history_k=(8, 12, 12, 16), tools_per_platform=(2, 3, 3, 4)),
+PRESETS: dict[str, Preset] = by_name(
+    Preset(
+        name="cpu",
+        base="smollm2-135m",
+        description=(
+            "2-core CPU, SmolLM2-135M, fp32 weights with bf16-autocast matmuls: a 400-example "
+            "stratified subset (100 optimizer steps of 4, ~40 s each on an idle machine), "
+            "prompts showing 8-16 history events (the runtime shows 12), sequences capped at "
+            "1,536 tokens (longer examples are dropped, not truncated), learning rate "
+            "4e-4 instead of the paper's 1e-4 because 100 steps are too few for the paper's "
+            "rate to move a LoRA adapter far, a checkpoint every 10 steps."
         ),
-        Preset(
-            name="gpu",
-            base="Qwen/Qwen2.5-7B-Instruct",
-            description=(
-                "One 80 GB GPU, Qwen2.5-7B-Instruct in bf16 (pass a local folder of its weights as "
-                "--base): every example, sequences up to 4,096 tokens, effective batch 32, "
-                "gradient checkpointing."
-            ),
-            max_examples=None,
-            max_length_cap=4096,
-            batch_size=4,
-            grad_accum=8,
-            bf16=True,
-            gradient_checkpointing=True,
-            save_every_steps=50,
-            logging_steps=5,
-            render=RenderSettings(history_k=(3, 5, 5, 8), tools_per_platform=(2, 3, 3, 4)),
+        max_examples=400,
+        max_length_cap=1536,
+        batch_size=1,
+        grad_accum=4,
+        save_every_steps=10,
+        autocast_bf16=True,
+        lora=LoraSettings(learning_rate=4e-4),
+        render=RenderSettings(history_k=(8, 12, 12, 16), tools_per_platform=(2, 3, 3, 4)),
+    ),
+    Preset(
+        name="gpu",
+        base="Qwen/Qwen2.5-7B-Instruct",
+        description=(
+            "One 80 GB GPU, Qwen2.5-7B-Instruct in bf16 (pass a local folder of its weights as "
+            "--base): every example, sequences up to 4,096 tokens, effective batch 32, "
+            "gradient checkpointing."
         ),
-    )
-}
+        max_examples=None,
+        max_length_cap=4096,
+        batch_size=4,
+        grad_accum=8,
+        bf16=True,
+        gradient_checkpointing=True,
+        save_every_steps=50,
+        logging_steps=5,
+        render=RenderSettings(history_k=(3, 5, 5, 8), tools_per_platform=(2, 3, 3, 4)),
+    ),
+)
 
 
 def get_preset(name: str) -> Preset:
     """A preset by name; unknown names fail with a "did you mean"."""
-    try:
-        return PRESETS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(PRESETS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown preset {name!r}{hint} Known: {', '.join(PRESETS)}") from None
+    return lookup(PRESETS, name, "preset", ValueError)

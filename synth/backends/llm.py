@@ -12,8 +12,12 @@ same rule-based verification as procedural ones. Nothing here picks a model or a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel
 
 from synth import prompts
 from synth.backends.runner import StructuredRunner, Task
@@ -35,6 +39,8 @@ from synth.seeding import rng_for
 from synth.tools import api_name
 from synth.verification import VerifyContext, verify
 from toolcatalog.models import ApiSpec, FunctionSpec, Platform, Scenario
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,12 @@ def _api_from_draft(draft: ApiDraft, platform: str, style: int) -> ApiSpec:
     )
 
 
+def _platform_briefs(scenario: Scenario) -> list[dict[str, Any]]:
+    """What the history and user-agent prompts say about a scenario's platforms: name and
+    characteristics, not their APIs."""
+    return [{"name": x.name, "profile": x.profile} for x in scenario.platforms]
+
+
 @dataclass(frozen=True)
 class VerdictJudge:
     """Model-based verification: the recorded verdict of the judge prompt for one sample."""
@@ -93,34 +105,48 @@ class LLMBackend:
         self.runner = runner
         self.config = config or LLMWorldConfig()
 
+    def _ask(
+        self, stage: str, schema: type[M], prompts_by_key: Mapping[str, Sequence[BaseMessage]],
+        desc: str,
+    ) -> dict[str, M]:
+        """One stage as one batch (the runner works through it concurrently). Each answer is
+        cached under ``<stage>/<key>``, so a resumed build finds it; the answers come back by
+        the caller's keys, typed as ``schema``."""
+        tasks = [Task(f"{stage}/{key}", messages, schema)
+                 for key, messages in prompts_by_key.items()]
+        answers = self.runner.run(tasks, desc=desc)
+        return {key: cast(M, answers[f"{stage}/{key}"]) for key in prompts_by_key}
+
     def build_catalog(self) -> dict[str, Scenario]:
         cfg, specs = self.config, scenario_specs()
         briefs = {s: specs[s].description for s in cfg.scenarios}
-        plats = self.runner.run(
-            [
-                Task(f"platforms/{s}", prompts.platforms_prompt(s, d, cfg.platforms), PlatformsOut)
-                for s, d in briefs.items()
-            ],
+        plats = self._ask(
+            "platforms",
+            PlatformsOut,
+            {s: prompts.platforms_prompt(s, d, cfg.platforms) for s, d in briefs.items()},
             desc="platforms",
         )
-        areas = self.runner.run(
-            [
-                Task(f"areas/{s}", prompts.areas_prompt(s, d, cfg.areas), AreasOut)
-                for s, d in briefs.items()
-            ],
+        areas = self._ask(
+            "areas",
+            AreasOut,
+            {s: prompts.areas_prompt(s, d, cfg.areas) for s, d in briefs.items()},
             desc="areas",
         )
-        api_tasks = [
-            Task(f"apis/{s}/{a}", prompts.apis_prompt(s, a, cfg.apis_per_area), ApisOut)
-            for s in briefs
-            for a in cast(AreasOut, areas[f"areas/{s}"]).areas
-        ]
-        apis = self.runner.run(api_tasks, desc="apis")
+        apis = self._ask(
+            "apis",
+            ApisOut,
+            {
+                f"{s}/{a}": prompts.apis_prompt(s, a, cfg.apis_per_area)
+                for s in briefs
+                for a in areas[s].areas
+            },
+            desc="apis",
+        )
         catalog = {}
         for s in briefs:
             drafts: dict[str, ApiDraft] = {}
-            for a in cast(AreasOut, areas[f"areas/{s}"]).areas:
-                for d in cast(ApisOut, apis[f"apis/{s}/{a}"]).apis:
+            for a in areas[s].areas:
+                for d in apis[f"{s}/{a}"].apis:
                     drafts.setdefault(d.stem, d)
             platforms = [
                 Platform(
@@ -128,7 +154,7 @@ class LLMBackend:
                     profile=p.profile,
                     apis=[_api_from_draft(d, p.name, k) for d in drafts.values()],
                 )
-                for k, p in enumerate(cast(PlatformsOut, plats[f"platforms/{s}"]).platforms)
+                for k, p in enumerate(plats[s].platforms)
             ]
             catalog[s] = Scenario(
                 name=s, description=briefs[s], unseen=specs[s].unseen, platforms=platforms
@@ -140,26 +166,22 @@ class LLMBackend:
         catalog = self.build_catalog()
         personas = personas or build_personas(cfg.seed)[: cfg.users]
         pairs = [(p, catalog[s]) for p in personas for s in cfg.scenarios]
-        histories = self.runner.run(
-            [
-                Task(
-                    f"history/{p.id}/{sc.name}",
-                    prompts.history_prompt(
-                        p.basic_features.compact(),
-                        p.traits,
-                        [{"name": x.name, "profile": x.profile} for x in sc.platforms],
-                        cfg.events_per_scenario,
-                    ),
-                    HistoryOut,
+        histories = self._ask(
+            "history",
+            HistoryOut,
+            {
+                f"{p.id}/{sc.name}": prompts.history_prompt(
+                    p.basic_features.compact(), p.traits, _platform_briefs(sc),
+                    cfg.events_per_scenario,
                 )
                 for p, sc in pairs
-            ],
+            },
             desc="histories",
         )
         events: dict[tuple[str, str], list[Event]] = {}
         for p, sc in pairs:
             names = {x.name for x in sc.platforms}
-            drafts = cast(HistoryOut, histories[f"history/{p.id}/{sc.name}"]).events
+            drafts = histories[f"{p.id}/{sc.name}"].events
             stamp = REFERENCE_TIME.isoformat(timespec="minutes")
             events[(p.id, sc.name)] = [
                 Event(
@@ -182,61 +204,45 @@ class LLMBackend:
                     sc,
                     rng.choice(apis) if apis else sc.platforms[0].apis[0],
                 )
-        queries = self.runner.run(
-            [
-                Task(
-                    f"query/{key}",
-                    prompts.query_prompt(
-                        p.basic_features.compact(),
-                        self._hist(events, p, sc),
-                        [{"name": x.name, "profile": x.profile} for x in sc.platforms],
-                        api.openai_tool(),
-                    ),
-                    QueryOut,
+        queries = self._ask(
+            "query",
+            QueryOut,
+            {
+                key: prompts.query_prompt(
+                    p.basic_features.compact(), self._hist(events, p, sc), _platform_briefs(sc),
+                    api.openai_tool(),
                 )
                 for key, (p, sc, api) in targets.items()
-            ],
+            },
             desc="user agent",
         )
-        solutions = self.runner.run(
-            [
-                Task(
-                    f"solution/{key}",
-                    prompts.solution_prompt(
-                        p.basic_features.compact(),
-                        self._hist(events, p, sc),
-                        cast(QueryOut, queries[f"query/{key}"]).query,
-                        [a.openai_tool() for x in sc.platforms for a in x.apis],
-                    ),
-                    SolutionOut,
+        solutions = self._ask(
+            "solution",
+            SolutionOut,
+            {
+                key: prompts.solution_prompt(
+                    p.basic_features.compact(), self._hist(events, p, sc), queries[key].query,
+                    [a.openai_tool() for x in sc.platforms for a in x.apis],
                 )
                 for key, (p, sc, _) in targets.items()
-            ],
+            },
             desc="assistant agent",
         )
         samples = {
-            key: self._sample(
-                key,
-                p,
-                sc,
-                cast(QueryOut, queries[f"query/{key}"]),
-                cast(SolutionOut, solutions[f"solution/{key}"]),
-            )
+            key: self._sample(key, p, sc, queries[key], solutions[key])
             for key, (p, sc, _) in targets.items()
         }
-        verdicts = self.runner.run(
-            [
-                Task(
-                    f"judge/{key}",
-                    prompts.judge_prompt(
-                        targets[key][0].basic_features.compact(),
-                        s.query,
-                        {"platform": s.platform, "calls": [c.model_dump() for c in s.calls]},
-                    ),
-                    Verdict,
+        verdicts = self._ask(
+            "judge",
+            Verdict,
+            {
+                key: prompts.judge_prompt(
+                    targets[key][0].basic_features.compact(),
+                    s.query,
+                    {"platform": s.platform, "calls": [c.model_dump() for c in s.calls]},
                 )
                 for key, s in samples.items()
-            ],
+            },
             desc="judge",
         )
         world = World(
@@ -248,11 +254,11 @@ class LLMBackend:
         seen: set[str] = set()
         for key, sample in samples.items():
             p, sc, _ = targets[key]
-            verdict = cast(Verdict, verdicts[f"judge/{key}"])
+            verdict = verdicts[key]
 
             ctx = VerifyContext(sc, p, events[(p.id, sc.name)], seen)
             rejection = verify(sample, ctx, judge=VerdictJudge(verdict))
-            wanted = cast(QueryOut, queries[f"query/{key}"]).platform
+            wanted = queries[key].platform
             if rejection is None and wanted != sample.platform:
                 rejection = Rejection(
                     sample_id=sample.id,

@@ -9,7 +9,8 @@ executor.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,11 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from assistant import accounts
-from assistant.checkpoints import open_checkpointer
+from assistant.checkpoints import Checkpointer, open_checkpointer
 from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
 from assistant.sources import StoreSource
-from assistant.turns import TurnResult, answer_consent, run_turn
+from assistant.turns import TurnResult, answer_consent, run_turn, thread_turns
 from profiles.db import init_db, make_engine
 from profiles.embeddings import embed_texts
 from profiles.history_index import HistoryIndex
@@ -255,6 +256,41 @@ def run_confirmed(graph: AssistantGraph, *, context: Context, **turn: Any) -> Tu
         return asked
     assert asked.executions == [] and asked.confirmation is not None
     return answer_consent(graph, context=context, thread_id=asked.thread_id, granted=True)
+
+
+@dataclass
+class FollowUp:
+    """Alice's order and her follow-up on the same thread, as :func:`follow_up_after_restart`
+    ran them."""
+
+    first: TurnResult
+    second: TurnResult
+    model: QueueChatModel
+    """The follow-up's model: what the second turn sent it."""
+    requests_before: list[str]
+    """The thread's requests as the new process read them before the follow-up."""
+    statuses_after: list[str]
+    """The thread's turn statuses after the follow-up."""
+
+
+def follow_up_after_restart(
+        world: World, open_saver: Callable[[], AbstractContextManager[Checkpointer]]) -> FollowUp:
+    """Alice orders a hamburger; then a new process (a new checkpointer connection from
+    ``open_saver`` and a new graph) continues her thread with "same as last time but to my
+    office", which the model answers with her work address. Both turns are approved."""
+    with open_saver() as saver:
+        first = run_confirmed(build_graph(saver),
+                              context=world.context(fake(order_call("FastFood"))),
+                              user="alice", request="order me a hamburger")
+    model = fake(order_call("FastFood", address=ALICE["work_address"]))
+    with open_saver() as saver:
+        graph = build_graph(saver)
+        before = [t["request"] for t in thread_turns(graph, first.thread_id)]
+        second = run_confirmed(graph, context=world.context(model), user="alice",
+                               request="same as last time but to my office",
+                               thread_id=first.thread_id)
+        after = [t["status"] for t in thread_turns(graph, first.thread_id)]
+    return FollowUp(first, second, model, requests_before=before, statuses_after=after)
 
 
 def fake(*replies: Any) -> QueueChatModel:

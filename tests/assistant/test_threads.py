@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlmodel import Session
 
 from assistant import accounts
@@ -9,33 +11,28 @@ from assistant.checkpoints import forget_hook, open_checkpointer
 from assistant.graph import build_graph
 from assistant.turns import thread_turns
 from profiles import crud
-from tests.assistant.conftest import ALICE, World, fake, order_call, run_confirmed
+from tests.assistant.conftest import (
+    World,
+    fake,
+    follow_up_after_restart,
+    order_call,
+    run_confirmed,
+)
 
 
 def test_follow_up_after_restart_uses_the_earlier_turn(world: World) -> None:
-    with open_checkpointer(world.checkpoints) as saver:
-        first = run_confirmed(build_graph(saver),
-                              context=world.context(fake(order_call("FastFood"))),
-                              user="alice", request="order me a hamburger")
-    assert first.status == "done"
     # a new process: new connection, new graph, same file
-    model = fake(order_call("FastFood", address=ALICE["work_address"]))
-    with open_checkpointer(world.checkpoints) as saver:
-        graph = build_graph(saver)
-        assert [t["request"] for t in thread_turns(graph, first.thread_id)] == [
-            "order me a hamburger"]
-        second = run_confirmed(graph, context=world.context(model), user="alice",
-                          request="same as last time but to my office",
-                          thread_id=first.thread_id)
-        turns = thread_turns(graph, first.thread_id)
-    assert second.status == "done", second.answer
-    prompt = model.prompt_text(0)
+    run = follow_up_after_restart(world, partial(open_checkpointer, world.checkpoints))
+    assert run.first.status == "done"
+    assert run.requests_before == ["order me a hamburger"]
+    assert run.second.status == "done", run.second.answer
+    prompt = run.model.prompt_text(0)
     assert "<earlier_turns>" in prompt and "FastFood_orderFood(dish='hamburger'" in prompt
     assert "FastFood_orderFood(" in prompt.split("<platforms>\n")[1]  # still callable
-    sources = second.provenance[0]["arguments"]
+    sources = run.second.provenance[0]["arguments"]
     assert sources["dish"]["kind"] == "earlier_turn"
     assert sources["delivery_address"]["detail"] == "work_address"
-    assert [t["status"] for t in turns] == ["done", "done"]
+    assert run.statuses_after == ["done", "done"]
 
 
 def test_forget_deletes_the_users_threads(world: World) -> None:

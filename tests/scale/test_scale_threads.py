@@ -5,6 +5,7 @@ forget keeps nothing, and one whole chat turn through the app's adapter."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,13 @@ from assistant.graph import build_graph
 from assistant.turns import run_turn, thread_turns
 from profiles import crud
 from profiles.crud import UnknownUser
-from tests.assistant.conftest import ALICE, World, fake, order_call, run_confirmed
+from tests.assistant.conftest import (
+    World,
+    fake,
+    follow_up_after_restart,
+    order_call,
+    run_confirmed,
+)
 from toolcatalog import state
 from ui.chat_adapter import ChatService
 from ui.settings import Settings
@@ -49,25 +56,16 @@ def test_the_threads_live_with_the_profile_database(world: World, settings: Sett
 
 
 def test_a_thread_continues_after_a_restart(world: World, settings: Settings) -> None:
-    with open_checkpointer_for(settings) as saver:
-        first = run_confirmed(build_graph(saver), context=world.context(fake(order_call(
-            "FastFood"))), user="alice", request="order me a hamburger")
-    assert first.status == "done", first.answer
-    model = fake(order_call("FastFood", address=ALICE["work_address"]))
-    with open_checkpointer_for(settings) as saver:  # a new process: new connection and graph
-        graph = build_graph(saver)
-        assert [t["request"] for t in thread_turns(graph, first.thread_id)] == [
-            "order me a hamburger"]
-        second = run_confirmed(graph, context=world.context(model), user="alice",
-                               request="same as last time but to my office",
-                               thread_id=first.thread_id)
-        assert [t["status"] for t in thread_turns(graph, first.thread_id)] == ["done", "done"]
-    assert second.status == "done", second.answer
-    assert "<earlier_turns>" in model.prompt_text(0)
-    assert second.provenance[0]["arguments"]["dish"]["kind"] == "earlier_turn"
+    run = follow_up_after_restart(world, partial(open_checkpointer_for, settings))
+    assert run.first.status == "done", run.first.answer
+    assert run.requests_before == ["order me a hamburger"]
+    assert run.statuses_after == ["done", "done"]
+    assert run.second.status == "done", run.second.answer
+    assert "<earlier_turns>" in run.model.prompt_text(0)
+    assert run.second.provenance[0]["arguments"]["dish"]["kind"] == "earlier_turn"
     with Session(world.engine) as session:
         assert [t.id for t in crud.list_threads(session=session, user_id="u-alice")] == [
-            first.thread_id]
+            run.first.thread_id]
 
 
 def test_forget_deletes_the_users_checkpoints_only(world: World, settings: Settings) -> None:

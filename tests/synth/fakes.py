@@ -1,6 +1,9 @@
 """A real langchain ``BaseChatModel`` that answers tool-calling (structured output) requests
 from recorded responses: each is picked by the requested schema name and a substring of the
-prompt, so answers do not depend on call order (the runner calls concurrently)."""
+prompt, so answers do not depend on call order (the runner calls concurrently).
+
+Also the world those responses were recorded for (``SMALL_WORLD``, ``ONE_USER``), which
+``bench/synth_llm_smoke.py`` builds with a real model."""
 
 from __future__ import annotations
 
@@ -15,7 +18,36 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
+from profiles.models import BasicFeatures
+from synth.backends.llm import LLMWorldConfig
+from synth.models import Persona
+
 FIXTURE = Path(__file__).parent / "fixtures" / "llm_responses.json"
+
+SMALL_WORLD = LLMWorldConfig(
+    seed=0,
+    scenarios=("shopping",),
+    platforms=2,
+    areas=1,
+    apis_per_area=2,
+    users=1,
+    events_per_scenario=3,
+    samples_per_pair=4,
+)
+"""Every stage of the LLM backend at its smallest: two platforms to prefer between, one area
+of two APIs, one user."""
+ONE_USER = Persona(
+    id="u-t",
+    username="tess",
+    traits={"budget": "frugal"},
+    basic_features=BasicFeatures(
+        name="Tess Doe",
+        home_address="1 Main St, Springfield",
+        email="tess@example.com",
+        phone="+1-555-0100",
+    ),
+)
+"""The one user of ``SMALL_WORLD``: a home address, so a sample can fill one from the profile."""
 
 
 class RecordedChatModel(BaseChatModel):

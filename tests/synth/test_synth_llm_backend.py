@@ -8,33 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from profiles.models import BasicFeatures
-from synth.backends.llm import LLMBackend, LLMWorldConfig
+from synth.backends.llm import LLMBackend
 from synth.backends.runner import StructuredFailure, StructuredRunner
-from synth.models import Persona
-from tests.synth.fakes import RecordedChatModel
-
-CONFIG = LLMWorldConfig(
-    seed=0,
-    scenarios=("shopping",),
-    platforms=2,
-    areas=1,
-    apis_per_area=2,
-    users=1,
-    events_per_scenario=3,
-    samples_per_pair=4,
-)
-TESS = Persona(
-    id="u-t",
-    username="tess",
-    traits={"budget": "frugal"},
-    basic_features=BasicFeatures(
-        name="Tess Doe",
-        home_address="1 Main St, Springfield",
-        email="tess@example.com",
-        phone="+1-555-0100",
-    ),
-)
+from tests.synth.fakes import ONE_USER, SMALL_WORLD, RecordedChatModel
 
 
 def _runner(model: RecordedChatModel, cache: Path | None = None) -> StructuredRunner:
@@ -45,7 +21,7 @@ def _runner(model: RecordedChatModel, cache: Path | None = None) -> StructuredRu
 
 def test_end_to_end_verifies_and_rejects(tmp_path: Path) -> None:
     runner = _runner(RecordedChatModel.from_fixture(fail_first=2), tmp_path / "cache.jsonl")
-    world, catalog = LLMBackend(runner, CONFIG).build(personas=[TESS])
+    world, catalog = LLMBackend(runner, SMALL_WORLD).build(personas=[ONE_USER])
     scenario = catalog["shopping"]
     assert [p.name for p in scenario.platforms] == ["Alpha", "Beta"]
     assert {a.name for a in scenario.platforms[1].apis} == {"Beta_place_order", "Beta_track_order"}
@@ -61,10 +37,11 @@ def test_end_to_end_verifies_and_rejects(tmp_path: Path) -> None:
 
 def test_resume_uses_the_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache.jsonl"
-    first, _ = LLMBackend(_runner(RecordedChatModel.from_fixture(), cache), CONFIG).build([TESS])
+    recording = _runner(RecordedChatModel.from_fixture(), cache)
+    first, _ = LLMBackend(recording, SMALL_WORLD).build([ONE_USER])
     dead = RecordedChatModel.from_fixture(fail_first=10**6)  # any model call would fail
     runner = _runner(dead, cache)
-    second, _ = LLMBackend(runner, CONFIG).build([TESS])
+    second, _ = LLMBackend(runner, SMALL_WORLD).build([ONE_USER])
     assert [s.query for s in second.samples] == [s.query for s in first.samples]
     assert dead.calls == 0 and runner.usage.cached > 0
 
@@ -77,7 +54,7 @@ def test_gives_up_after_retries() -> None:
         show_progress=False,
     )
     with pytest.raises(StructuredFailure, match="platforms/shopping"):
-        LLMBackend(runner, CONFIG).build_catalog()
+        LLMBackend(runner, SMALL_WORLD).build_catalog()
 
 
 def test_the_cli_runs_the_llm_backend_into_its_own_folder(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -72,48 +74,43 @@ def test_corrupt_json_names_the_file(tmp_path: Path) -> None:
         load_catalog(directory)
 
 
-def test_bad_field_names_the_field(tmp_path: Path) -> None:
-    directory = _copy_catalog(tmp_path)
-    path = directory / "travel.json"
-    doc = json.loads(path.read_text())
+def _drop_a_description(doc: dict[str, Any]) -> None:
     del doc["platforms"][1]["apis"][2]["function"]["description"]
-    path.write_text(json.dumps(doc))
-    with pytest.raises(
-        CatalogError, match=r"travel\.json: field 'platforms\.1\.apis\.2\.function\.description'"
-    ):
-        load_catalog(directory)
 
 
-def test_required_not_in_properties_is_rejected(tmp_path: Path) -> None:
-    directory = _copy_catalog(tmp_path)
-    path = directory / "work.json"
-    doc = json.loads(path.read_text())
+def _require_an_unknown_parameter(doc: dict[str, Any]) -> None:
     doc["platforms"][0]["apis"][0]["function"]["parameters"]["required"].append("nope")
-    path.write_text(json.dumps(doc))
-    with pytest.raises(CatalogError, match=r"required': not in properties: nope"):
-        load_catalog(directory)
 
 
-def test_invalid_json_schema_is_rejected(tmp_path: Path) -> None:
+def _give_a_parameter_an_unknown_type(doc: dict[str, Any]) -> None:
+    properties = doc["platforms"][2]["apis"][0]["function"]["parameters"]["properties"]
+    properties[next(iter(properties))]["type"] = "text"
+
+
+def _repeat_an_api(doc: dict[str, Any]) -> None:
+    apis = doc["platforms"][0]["apis"]
+    apis.append(apis[0])
+
+
+@pytest.mark.parametrize(("file", "edit", "message"), [
+    pytest.param("travel.json", _drop_a_description,
+                 r"travel\.json: field 'platforms\.1\.apis\.2\.function\.description'",
+                 id="bad-field-names-the-field"),
+    pytest.param("work.json", _require_an_unknown_parameter,
+                 r"required': not in properties: nope", id="required-not-in-properties"),
+    pytest.param("takeout.json", _give_a_parameter_an_unknown_type, "invalid JSON Schema",
+                 id="invalid-json-schema"),
+    pytest.param("shopping.json", _repeat_an_api, "duplicate API name", id="duplicate-api-name"),
+])
+def test_a_malformed_file_is_rejected(tmp_path: Path, file: str,
+                                      edit: Callable[[dict[str, Any]], None],
+                                      message: str) -> None:
     directory = _copy_catalog(tmp_path)
-    path = directory / "takeout.json"
+    path = directory / file
     doc = json.loads(path.read_text())
-    first_param = next(iter(doc["platforms"][2]["apis"][0]["function"]["parameters"]["properties"]))
-    doc["platforms"][2]["apis"][0]["function"]["parameters"]["properties"][first_param]["type"] = (
-        "text"
-    )
+    edit(doc)
     path.write_text(json.dumps(doc))
-    with pytest.raises(CatalogError, match="invalid JSON Schema"):
-        load_catalog(directory)
-
-
-def test_duplicate_api_name_is_rejected(tmp_path: Path) -> None:
-    directory = _copy_catalog(tmp_path)
-    path = directory / "shopping.json"
-    doc = json.loads(path.read_text())
-    doc["platforms"][0]["apis"].append(doc["platforms"][0]["apis"][0])
-    path.write_text(json.dumps(doc))
-    with pytest.raises(CatalogError, match="duplicate API name"):
+    with pytest.raises(CatalogError, match=message):
         load_catalog(directory)
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ptbench.records import TrainingRecord
 from train.dataset import Example, encode, runtime_prompt
+
+if TYPE_CHECKING:
+    from train.presets import Preset
+    from train.sft import TrainResult
 
 pytestmark = pytest.mark.model
 
@@ -76,26 +77,13 @@ def _record(n: int) -> TrainingRecord:
     })
 
 
-class _Recorder(BaseChatModel):
-    """Records the messages the graph sends and answers with a fixed text."""
+def _train(data: Path, out: Path, preset: Preset, workspace: Path, max_steps: int,
+           **options: Any) -> TrainResult:
+    """A short run on the inline records (no retrieval: the tools are in each record), quiet."""
+    from train.sft import TrainRequest, train
 
-    seen: list[list[dict[str, str]]]
-
-    @property
-    def _llm_type(self) -> str:
-        return "recorder"
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: Any = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        roles = {"system": "system", "human": "user", "ai": "assistant"}
-        self.seen.append([{"role": roles[m.type], "content": str(m.content)} for m in messages])
-        reply = AIMessage(content="FastFood:[FastFood_orderFood(dish='x', address='y')]")
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+    return train(TrainRequest(data=data, out=out, preset=preset, max_steps=max_steps,
+                              retrieve=False, workspace=workspace, progress=False, **options))
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +93,11 @@ def workspace(request: pytest.FixtureRequest) -> Path:
 
 def test_training_prompt_is_the_prompt_the_graph_sends() -> None:
     from assistant.benchmark import run_benchmark_sample
+    from tests.assistant.conftest import QueueChatModel
 
     record = _record(0)
-    recorder = _Recorder(seen=[])
+    reply = "FastFood:[FastFood_orderFood(dish='x', address='y')]"
+    model = QueueChatModel(replies=[reply, reply])  # the answer and its one repair round
     run_benchmark_sample(
         {
             "user_profile": record.profile,
@@ -115,11 +105,11 @@ def test_training_prompt_is_the_prompt_the_graph_sends() -> None:
             "tools": record.tools,
             "query": record.query,
         },
-        recorder,
+        model,
     )
-    assert recorder.seen[0] == runtime_prompt(
-        record, embed=None, history_k=None, tools_per_platform=None
-    )
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    sent = [{"role": roles[m.type], "content": str(m.content)} for m in model.seen[0]]
+    assert sent == runtime_prompt(record, embed=None, history_k=None, tools_per_platform=None)
 
 
 def test_loss_mask_covers_only_the_answer(workspace: Path) -> None:
@@ -151,7 +141,7 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from train.presets import get_preset
-    from train.sft import TrainRequest, resolve_base, train
+    from train.sft import resolve_base
 
     data = tmp_path / "records.jsonl"
     data.write_text("".join(_record(n).model_dump_json() + "\n" for n in range(4)))
@@ -164,17 +154,7 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
         lora=replace(cpu.lora, learning_rate=1e-3),
     )
     out = tmp_path / "adapter"
-    result = train(
-        TrainRequest(
-            data=data,
-            out=out,
-            preset=preset,
-            max_steps=2,
-            retrieve=False,
-            workspace=workspace,
-            progress=False,
-        )
-    )
+    result = _train(data, out, preset, workspace, max_steps=2)
     assert result.steps == 2 and result.examples == 4
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     assert any("loss" in h for h in result.log_history)
@@ -182,18 +162,7 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
 
     # Resuming restores the trainer state from the checkpoint (it does not start over).
     # transformers 5 runs one extra step when resumed exactly at max_steps, hence ">=".
-    again = train(
-        TrainRequest(
-            data=data,
-            out=out,
-            preset=preset,
-            max_steps=2,
-            retrieve=False,
-            workspace=workspace,
-            progress=False,
-            resume=True,
-        )
-    )
+    again = _train(data, out, preset, workspace, max_steps=2, resume=True)
     assert again.steps >= 2 and again.log_history[0]["step"] == 1
 
     base_dir = resolve_base(BASE, workspace)
@@ -214,18 +183,8 @@ def test_a_few_steps_save_an_adapter_that_loads_and_changes_the_output(
     from safetensors.torch import load_file
 
     continued = tmp_path / "continued"
-    train(
-        TrainRequest(
-            data=data,
-            out=continued,
-            preset=replace(preset, lora=replace(preset.lora, learning_rate=0.0)),
-            max_steps=1,
-            retrieve=False,
-            workspace=workspace,
-            progress=False,
-            init_adapter=out,
-        )
-    )
+    frozen = replace(preset, lora=replace(preset.lora, learning_rate=0.0))
+    _train(data, continued, frozen, workspace, max_steps=1, init_adapter=out)
     first = load_file(str(out / "adapter_model.safetensors"))
     second = load_file(str(continued / "adapter_model.safetensors"))
     assert first.keys() == second.keys()

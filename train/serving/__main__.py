@@ -130,17 +130,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no {PROJECT_MODEL!r} adapter in {args.adapter_dir}; train one first")
     try:
         engine = build_engine(
-            workspace=args.workspace,
-            base=args.base,
-            adapters=adapters,
-            backend=args.backend,
-            dtype=args.dtype,
-            gguf_weights=args.gguf_weights,
-            threads=args.threads,
-            max_queue=args.max_queue,
-            prefix_cache=args.prefix_cache,
-            jump_forward=not args.no_jump_forward,
-            merge=not args.no_merge,
+            workspace=args.workspace, base=args.base, adapters=adapters, backend=args.backend,
+            dtype=args.dtype, gguf_weights=args.gguf_weights, threads=args.threads,
+            max_queue=args.max_queue, prefix_cache=args.prefix_cache,
+            jump_forward=not args.no_jump_forward, merge=not args.no_merge,
         )
     except (BaseModelError, LlamaCppUnavailableError, LoraConversionError) as exc:
         raise SystemExit(str(exc)) from None

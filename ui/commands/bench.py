@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -39,6 +40,11 @@ class Ablation(StrEnum):
     both = "both"
 
 
+def _runtime_option(default: Any, flags: str, text: str, **limits: Any) -> Any:
+    """An option that only the runtime mode reads; its help says so first."""
+    return typer.Option(default, flags, help=f"Runtime mode: {text}", **limits)
+
+
 @bench_app.callback(invoke_without_command=True)
 def bench(
     ctx: typer.Context,
@@ -65,28 +71,28 @@ def bench(
     lenient: bool = typer.Option(False, "--lenient", help="Score samples whose answer platform "
                                  "is not among their platforms instead of refusing the data."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
-    history_k: int | None = typer.Option(
-        None, "--history-k", min=1, help="Runtime mode: retrieve this many history events "
-        "per request (default: the chat runtime's)."),
-    tools_per_platform: int | None = typer.Option(
-        None, "--tools-per-platform", min=1, help="Runtime mode: retrieve this many APIs per "
-        "platform (default: the chat runtime's)."),
-    paper_setting: bool = typer.Option(
-        False, "--paper-setting", help="Runtime mode: every tool and the whole history in the "
-        "prompt (the paper's setting; 5,000+ prompt tokens a sample on a CPU)."),
-    preference: str = typer.Option(
-        DEFAULT_PREFERENCE, "--preference", help="Runtime mode: the preference model's role: "
-        "off (the LLM alone), hint (scores in the prompt) or constrain (also narrows the "
-        "answer to a confident top platform)."),
-    grounding: bool = typer.Option(
-        True, "--grounding/--no-grounding", help="Runtime mode: offer the model only the API "
-        "the intent scorer is sure of and the values code found for each parameter."),
-    now: str | None = typer.Option(
-        None, "--now", help="Runtime mode: the time relative dates (\"next Friday\") are "
-        "resolved against, ISO format, e.g. 2026-12-01T09:00 (default: the clock)."),
-    grammar: bool | None = typer.Option(
-        None, "--grammar/--no-grammar", help="Runtime mode: constrain answers to the "
-        "candidates' grammar (default: PTOOL_ANSWER_GRAMMAR, on)."),
+    history_k: int | None = _runtime_option(
+        None, "--history-k", "retrieve this many history events per request (default: the chat "
+        "runtime's).", min=1),
+    tools_per_platform: int | None = _runtime_option(
+        None, "--tools-per-platform", "retrieve this many APIs per platform (default: the chat "
+        "runtime's).", min=1),
+    paper_setting: bool = _runtime_option(
+        False, "--paper-setting", "every tool and the whole history in the prompt (the paper's "
+        "setting; 5,000+ prompt tokens a sample on a CPU)."),
+    preference: str = _runtime_option(
+        DEFAULT_PREFERENCE, "--preference", "the preference model's role: off (the LLM alone), "
+        "hint (scores in the prompt) or constrain (also narrows the answer to a confident top "
+        "platform)."),
+    grounding: bool = _runtime_option(
+        True, "--grounding/--no-grounding", "offer the model only the API the intent scorer is "
+        "sure of and the values code found for each parameter."),
+    now: str | None = _runtime_option(
+        None, "--now", "the time relative dates (\"next Friday\") are resolved against, ISO "
+        "format, e.g. 2026-12-01T09:00 (default: the clock)."),
+    grammar: bool | None = _runtime_option(
+        None, "--grammar/--no-grammar", "constrain answers to the candidates' grammar (default: "
+        "PTOOL_ANSWER_GRAMMAR, on)."),
 ) -> None:
     """Run the benchmark (or a sub-command such as `compare`)."""
     if ctx.invoked_subcommand is not None:

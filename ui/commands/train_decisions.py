@@ -7,7 +7,7 @@ is in ``train/preference.py`` and ``train/routing.py``, the weights go to ``assi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -30,6 +30,43 @@ def _seeds(text: str) -> list[int]:
                    code=2) from None
 
 
+def _out_option(shipped: str) -> Any:
+    """``--out`` of a command that writes one of the shipped weights files."""
+    return typer.Option(
+        "--out", help=f"Weights file (default: the shipped assistant/data/{shipped}).")
+
+
+def _seeds_option(trained: str) -> Any:
+    """``--seeds`` of a command trained on synthesized requests, one world per seed."""
+    return typer.Option("--seeds", help=f"World seeds whose requests train {trained}.")
+
+
+def _dev_seed_option(chosen: str) -> Any:
+    """``--dev-seed``: the held-out world (see :func:`_training_seeds`)."""
+    return typer.Option("--dev-seed", help=f"World seed whose requests choose {chosen}.")
+
+
+def _training_seeds(seeds: str, dev_seed: int) -> list[int]:
+    """``--seeds`` as integers, none of them the ``--dev-seed``: the dev world must be one the
+    model never saw."""
+    seed_list = _seeds(seeds)
+    if dev_seed in seed_list:
+        raise fail("--dev-seed must differ from the training seeds", code=2)
+    return seed_list
+
+
+class _Weights(Protocol):
+    def save(self, path: Path) -> None: ...
+
+
+def _save(weights: _Weights, out: Path | None, shipped: Path) -> Path:
+    """Write trained weights to ``--out``, or over the shipped file; returns where."""
+    target = out or shipped
+    target.parent.mkdir(parents=True, exist_ok=True)
+    weights.save(target)
+    return target
+
+
 def _world(seed: int):  # type: ignore[no-untyped-def]
     from synth.world import WorldConfig, build_world
 
@@ -38,9 +75,7 @@ def _world(seed: int):  # type: ignore[no-untyped-def]
 
 
 def preference_command(
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Weights file (default: the shipped assistant/data/preference.npz).")
-    ] = None,
+    out: Annotated[Path | None, _out_option("preference.npz")] = None,
     seeds: Annotated[str, typer.Option(
         "--seeds", help="World seeds whose training split is used (comma-separated; seed 0 is "
         "the frozen benchmark's world, whose test splits are never read).")] = "0",
@@ -82,9 +117,7 @@ def preference_command(
                                 traits=traits, augment=augment, seed=seed + 1)
     _say(f"{len(train)} training requests, {len(dev)} dev requests ({len(dev_users)} dev users)")
     report = fit(train, dev, CachedEmbedder(embed_texts), labels, seed=seed, progress=_say)
-    target = out or shipped_model_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    report.weights.save(target)
+    target = _save(report.weights, out, shipped_model_path())
     console.print(f"| dev users ({report.n_dev} requests) | platform accuracy |\n|---|---|")
     for name, value in report.baselines.items():
         console.print(f"| {escape(name)} (users with history) | {value:.3f} |")
@@ -98,12 +131,9 @@ def preference_command(
 
 
 def router_command(
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Weights file (default: the shipped assistant/data/router.npz).")] = None,
-    seeds: Annotated[str, typer.Option(
-        "--seeds", help="World seeds whose requests train the router.")] = "1,2",
-    dev_seed: Annotated[int, typer.Option(
-        "--dev-seed", help="World seed whose requests choose C and the threshold.")] = 3,
+    out: Annotated[Path | None, _out_option("router.npz")] = None,
+    seeds: Annotated[str, _seeds_option("the router")] = "1,2",
+    dev_seed: Annotated[int, _dev_seed_option("C and the threshold")] = 3,
 ) -> None:
     """Train the scenario router on synthesized requests of every scenario plus the catalog's
     API texts (worlds of other seeds than the frozen benchmark's)."""
@@ -113,17 +143,13 @@ def router_command(
     from toolcatalog.loader import load_catalog
     from train.routing import catalog_texts, fit_router
 
-    seed_list = _seeds(seeds)
-    if dev_seed in seed_list:
-        raise fail("--dev-seed must differ from the training seeds", code=2)
+    seed_list = _training_seeds(seeds, dev_seed)
     train = catalog_texts(load_catalog())
     for world_seed in seed_list:
         train.extend(scenario_requests(_world(world_seed)))
     dev = scenario_requests(_world(dev_seed))
     report = fit_router(train, dev, CachedEmbedder(embed_texts), progress=_say)
-    target = out or shipped_router_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    report.weights.save(target)
+    target = _save(report.weights, out, shipped_router_path())
     console.print(f"router: dev accuracy {report.dev_accuracy:.3f} on {report.n_dev} requests; "
                   f"confident (p >= {report.weights.threshold:.2f}) on "
                   f"{report.dev_confident_share:.1%} at {report.dev_confident_accuracy:.1%}; "
@@ -149,12 +175,9 @@ def _intent_examples(world_seed: int, scenarios: set[str], catalog):  # type: ig
 
 
 def intent_command(
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Weights file (default: the shipped assistant/data/intent.npz).")] = None,
-    seeds: Annotated[str, typer.Option(
-        "--seeds", help="World seeds whose requests train the scorer.")] = "1,2",
-    dev_seed: Annotated[int, typer.Option(
-        "--dev-seed", help="World seed whose requests choose C.")] = 3,
+    out: Annotated[Path | None, _out_option("intent.npz")] = None,
+    seeds: Annotated[str, _seeds_option("the scorer")] = "1,2",
+    dev_seed: Annotated[int, _dev_seed_option("C")] = 3,
     dev_size: Annotated[int, typer.Option("--dev-size", min=100,
                                           help="Dev requests drawn from that world.")] = 3000,
 ) -> None:
@@ -170,9 +193,7 @@ def intent_command(
     from synth.world import build_catalog
     from train.intent import api_examples, fit, load_phrasings
 
-    seed_list = _seeds(seeds)
-    if dev_seed in seed_list:
-        raise fail("--dev-seed must differ from the training seeds", code=2)
+    seed_list = _training_seeds(seeds, dev_seed)
     scenarios = {n for n, spec in scenario_specs().items() if not spec.unseen}
     catalog = build_catalog()
     train = [ex for s in seed_list for ex in _intent_examples(s, scenarios, catalog)]
@@ -191,9 +212,7 @@ def intent_command(
 
     report = fit(train, dev[:dev_size], CachedEmbedder(embed_texts), extra=extra,
                  phrasings=load_phrasings(tools_of), progress=_say)
-    target = out or shipped_intent_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    report.weights.save(target)
+    target = _save(report.weights, out, shipped_intent_path())
     console.print(
         f"intent scorer: top-1 {report.dev_top1:.3f} on {report.n_dev} synthesized dev "
         f"requests (embedding similarity {report.dev_cosine_top1:.3f}); top-1 "
