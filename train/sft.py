@@ -263,6 +263,9 @@ def train(request: TrainRequest) -> TrainResult:
     output = trainer.train(resume_from_checkpoint=resume_from)
     wall = time.monotonic() - started
     trainer.save_model(str(out))  # adapter_config.json + adapter_model.safetensors
+    # The trainer also pickles its arguments; an adapter that ships must not hold a pickle
+    # (loading one runs code), and run_config.json already records the settings.
+    (out / "training_args.bin").unlink(missing_ok=True)
     history = list(trainer.state.log_history)
     (out / "log_history.json").write_text(json.dumps(history, indent=1) + "\n")
     return TrainResult(adapter_dir=out, examples=len(kept), dropped_too_long=dropped,
