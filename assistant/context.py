@@ -28,6 +28,12 @@ probability clears the threshold chosen on the dev users (``constrain``)."""
 DEFAULT_PREFERENCE: PreferenceMode = "constrain"
 """Measured best on PTBench (``bench/RESULTS.md``, preference model section)."""
 
+DEFAULT_CONSTRAIN_THRESHOLD = 0.0
+"""``constrain`` narrows to the model's top platform whatever its probability. Why: on the 28 of
+500 dev-user requests where the top probability was below the trained model's confidence point
+(0.72), the language model chose the right platform 9 times and the preference model's top 19
+times (``bench/RESULTS.md``, preference model section)."""
+
 DEFAULT_HISTORY_K = 12
 """History events a runtime turn shows the model. Why 12: a reader that knows the user's rule
 picks the right platform for 76.8 % of untrained users from the 5 most similar events but 93.1 %
@@ -50,7 +56,9 @@ class Context:
     ``answer_grammar`` sends the answer format as a grammar (``assistant.answer_grammar``) for
     constrained decoding; turn it off for endpoints without vLLM-style structured outputs.
     ``preference`` (:data:`PreferenceMode`) and ``preference_weights`` (``None``: the shipped
-    model) set up the platform preference model. ``grounding`` offers the model only the APIs
+    model) set up the platform preference model; ``constrain_threshold`` is the top probability
+    from which ``constrain`` narrows (``None``: the weights' own confidence point, chosen in
+    training for precision). ``grounding`` offers the model only the APIs
     the intent scorer is sure of and, for each parameter, the candidate values code found
     (``assistant.grounding``); off, the grammar allows any API of the candidates and any value
     of the schema's type. ``intent_threshold`` (``None``: the shipped scorer's) is the
@@ -74,6 +82,7 @@ class Context:
     answer_grammar: bool = True
     preference: PreferenceMode = DEFAULT_PREFERENCE
     preference_weights: PreferenceWeights | None = None
+    constrain_threshold: float | None = DEFAULT_CONSTRAIN_THRESHOLD
     grounding: bool = True
     intent_threshold: float | None = None
     now: Callable[[], datetime] = datetime.now

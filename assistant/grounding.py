@@ -28,8 +28,9 @@ from assistant.request_values import (
     PHONE,
     RECORD_ID,
     request_numbers,
-    request_spans,
+    span_candidates,
 )
+from assistant.span_ranker import offered_spans, shipped_spans
 from assistant.state import Event, ParamOptions, Source, Turn, ValueKind, ValueOption
 
 MAX_CANDIDATES = 4
@@ -290,8 +291,9 @@ def _dedupe(options: Sequence[ValueOption]) -> list[ValueOption]:
 def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, request: str,
                      basic_features: Mapping[str, Any], history: Sequence[Event],
                      turns: Sequence[Turn], now: datetime,
-                     platforms: Sequence[str] = ()) -> ParamOptions:
-    """The grammar's options for one parameter (see the module docstring)."""
+                     platforms: Sequence[str] = (), api: str = "") -> ParamOptions:
+    """The grammar's options for one parameter (see the module docstring). ``api``: the
+    API's name and description, which the span ranker reads."""
     kind = param_kind(name, schema)
     description = str(schema.get("description", ""))
     found: list[ValueOption] = []
@@ -324,7 +326,11 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
         if set(words(name)) & COUNT_WORDS:
             found.append(_one(request))
     elif kind == "text":
-        found = [_from_request(s, "from your request") for s in request_spans(request, platforms)]
+        spans = span_candidates(request, platforms)
+        if not _free_text(name):  # a copy of a span: offer the ranker's few best
+            spans = offered_spans(spans, param=f"{name} {description}", api=api,
+                                  weights=shipped_spans())
+        found = [_from_request(s.text, "from your request") for s in spans]
         found += turn_values(turns, name)
     found = _dedupe(found)
     found = found[:MAX_SPANS if kind == "text" else MAX_CANDIDATES]
@@ -336,12 +342,17 @@ def ground_parameter(name: str, schema: Mapping[str, Any], *, required: bool, re
         return {"kind": kind, "candidates": found, "free_text": not found, "offer": offer}
     if kind == "text":
         offer = required or _supplied_by_request(name, schema, request)
-        free = not found or bool(set(words(name)) & COMPOSED_TEXT) or _someone_else(name)
+        free = not found or _free_text(name)
         return {"kind": kind, "candidates": found, "free_text": free, "offer": offer}
     typed_in_request = any(o["source"]["kind"] == "request" for o in found)
     offer = required or typed_in_request or (kind == "personal"
                                              and _supplied_by_request(name, schema, request))
     return {"kind": kind, "candidates": found, "free_text": not found, "offer": offer}
+
+
+def _free_text(name: str) -> bool:
+    """A text parameter the model may write itself (see :data:`COMPOSED_TEXT`)."""
+    return bool(set(words(name)) & COMPOSED_TEXT) or _someone_else(name)
 
 
 def ground_call(tool: Mapping[str, Any], *, request: str, basic_features: Mapping[str, Any],
@@ -351,9 +362,11 @@ def ground_call(tool: Mapping[str, Any], *, request: str, basic_features: Mappin
     function = tool.get("function", tool)
     params = function.get("parameters") or {}
     required = set(params.get("required") or [])
+    api = f"{function.get('name', '')} {function.get('description', '')}"
     return {name: ground_parameter(name, schema or {}, required=name in required,
                                    request=request, basic_features=basic_features,
-                                   history=history, turns=turns, now=now, platforms=platforms)
+                                   history=history, turns=turns, now=now, platforms=platforms,
+                                   api=api)
             for name, schema in (params.get("properties") or {}).items()}
 
 

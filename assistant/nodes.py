@@ -86,8 +86,8 @@ def retrieve_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The preference model's probability per platform, read from this user's history in the
     scenario and their profile (``assistant.preference``); with ``constrain`` the answer is
-    narrowed to the top platform when it clears the dev-chosen threshold. A pinned request
-    keeps its pin."""
+    narrowed to the top platform when it clears ``Context.constrain_threshold``. A pinned
+    request keeps its pin."""
     ctx = runtime.context
     platforms = state["platforms"]
     if ctx.preference == "off" or len(platforms) < 2:
@@ -100,8 +100,10 @@ def score_platforms(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                           basic_features=state["basic_features"],
                                           weights=weights)
     top = view["scores"][0]
+    threshold = (weights.threshold if ctx.constrain_threshold is None
+                 else ctx.constrain_threshold)
     narrowed = (top["platform"] if ctx.preference == "constrain" and not state.get("pin")
-                and top["probability"] >= weights.threshold else None)
+                and top["probability"] >= threshold else None)
     return {"preference": view, "narrowed_to": narrowed}
 
 

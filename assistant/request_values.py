@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from assistant import dates
@@ -20,6 +21,7 @@ MAX_SPANS = 96
 
 RECORD_ID = re.compile(r"\b[A-Z]{2,5}-\d{3,}\b")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+QUOTED = re.compile(r"(?<!\w)[\"'“‘]([^\"'”’]+)[\"'”’](?!\w)")
 PHONE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 NUMBER_WORDS = {w: n for n, w in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -52,13 +54,35 @@ def _clauses(request: str) -> list[list[str]]:
     return [run for run in runs if run]
 
 
-def request_spans(request: str, platforms: Sequence[str] = ()) -> list[str]:
+@dataclass(frozen=True)
+class Span:
+    """A word span of the request with where it sits: its clause's words and the span's word
+    range in them (what the span ranker reads), and whether it is a singular variant."""
+
+    text: str
+    clause: tuple[str, ...]
+    start: int
+    end: int
+    clause_index: int
+    singular: bool = False
+    quoted: bool = False
+    """The request puts exactly this span in quotes ("put 'the onboarding guide' on my list")."""
+
+    @property
+    def where(self) -> tuple[int, int, int]:
+        """Clause and word range: a span and its singular variant share it."""
+        return self.clause_index, self.start, self.end
+
+
+def span_candidates(request: str, platforms: Sequence[str] = ()) -> list[Span]:
     """Word spans of the request that could be a value (up to :data:`MAX_SPAN_WORDS` words
     within a clause, not starting with a filler word, not ending with a filler word or an
-    article, platform names left out), longest first."""
+    article, platform names left out), longest first, then their singular variants."""
     drop = {p.lower() for p in platforms}
-    spans: list[str] = []
-    for tokens in _clauses(request):
+    quoted = {q.lower() for q in QUOTED.findall(request)}
+    spans: dict[str, Span] = {}
+    for c, words in enumerate(_clauses(request)):
+        tokens = tuple(words)
         for i in range(len(tokens)):
             for j in range(i + 1, min(len(tokens), i + MAX_SPAN_WORDS) + 1):
                 first, last = tokens[i].lower(), tokens[j - 1].lower()
@@ -66,11 +90,21 @@ def request_spans(request: str, platforms: Sequence[str] = ()) -> list[str]:
                     continue
                 if any(t.lower() in drop for t in tokens[i:j]):
                     continue
-                spans.append(" ".join(tokens[i:j]))
-    unique = list(dict.fromkeys(spans))
-    unique.sort(key=lambda s: -len(s.split()))
-    singular = [one for span in unique if (one := _singular(span)) != span]
-    return list(dict.fromkeys(unique + singular))[:MAX_SPANS]
+                text = " ".join(tokens[i:j])
+                spans.setdefault(text, Span(text, tokens, i, j, c,
+                                            quoted=text.lower() in quoted))
+    unique = sorted(spans.values(), key=lambda s: -(s.end - s.start))
+    singular = [replace(span, text=one, singular=True) for span in unique
+                if (one := _singular(span.text)) != span.text]
+    first: dict[str, Span] = {}
+    for span in [*unique, *singular]:
+        first.setdefault(span.text, span)
+    return list(first.values())[:MAX_SPANS]
+
+
+def request_spans(request: str, platforms: Sequence[str] = ()) -> list[str]:
+    """The texts of :func:`span_candidates`."""
+    return [s.text for s in span_candidates(request, platforms)]
 
 
 def _singular(span: str) -> str:

@@ -52,7 +52,7 @@ def _bob_texts() -> list[str]:
 def test_a_users_chat_never_sees_another_users_history(world: World,
                                                        graph: AssistantGraph) -> None:
     # bob's events are the closest in meaning to this request, alice's are not
-    model = fake(order_call("FastFood", dish="zucchini burger"))
+    model = fake(order_call("FastFood", dish="bob-secret zucchini burger and omakase"))
     result = run_turn(graph, context=world.context(model, history_k=10), user="alice",
                       request="order the bob-secret zucchini burger and omakase for my lawyer")
     shown = model.prompt_text(0) + result.model_dump_json()

@@ -23,11 +23,17 @@ train_app = typer.Typer(no_args_is_help=False)
 def register(app: typer.Typer) -> None:
     """Add ``ptool train`` (run), ``ptool train card``, ``ptool train preference``,
     ``ptool train router`` and ``ptool train intent`` to the app."""
-    from ui.commands.train_decisions import intent_command, preference_command, router_command
+    from ui.commands.train_decisions import (
+        intent_command,
+        preference_command,
+        router_command,
+        spans_command,
+    )
 
     train_app.command("preference")(preference_command)
     train_app.command("router")(router_command)
     train_app.command("intent")(intent_command)
+    train_app.command("spans")(spans_command)
     app.add_typer(train_app, name="train")
 
 

@@ -220,3 +220,57 @@ def intent_command(
         f"{report.phrasings_cosine_top1:.3f}); threshold {report.weights.threshold:.2f} covers "
         f"{report.coverage:.1%} of the phrasings at {report.precision:.1%}; C={report.c}; "
         f"wrote {target}")
+
+
+def _span_examples(world_seed: int, scenarios: set[str], catalog):  # type: ignore[no-untyped-def]
+    """Span examples: every text parameter of a gold call whose value the request says."""
+    from assistant.grounding import param_kind
+    from train.spans import SpanExample
+
+    out = []
+    for s in _world(world_seed).samples:
+        if s.scenario not in scenarios:
+            continue
+        scenario = catalog[s.scenario]
+        platform = next(p for p in scenario.platforms if p.name == s.platform)
+        functions = {a.name: a.openai_tool()["function"] for a in platform.apis}
+        for call in s.calls:
+            function = functions[call.name]
+            props = function["parameters"]["properties"]
+            for name, value in call.arguments.items():
+                schema = props.get(name, {})
+                if value.source != "query" or param_kind(name, schema) != "text":
+                    continue
+                out.append(SpanExample(
+                    request=s.query, platforms=tuple(p.name for p in scenario.platforms),
+                    param=f"{name} {schema.get('description', '')}",
+                    api=f"{function['name']} {function.get('description', '')}",
+                    accepted=tuple(str(a) for a in value.accepted)))
+    return out
+
+
+def spans_command(
+    out: Annotated[Path | None, _out_option("spans.npz")] = None,
+    seeds: Annotated[str, _seeds_option("the ranker")] = "1,2",
+    dev_seed: Annotated[int, _dev_seed_option("C, the threshold and how many spans")] = 3,
+) -> None:
+    """Train the span ranker (which span of the request a text parameter takes) on synthesized
+    requests of the training scenarios, in worlds of other seeds than the frozen benchmark's."""
+    from assistant.span_ranker import shipped_spans_path
+    from synth.procedural import scenario_specs
+    from synth.world import build_catalog
+    from train.spans import fit
+
+    seed_list = _training_seeds(seeds, dev_seed)
+    scenarios = {n for n, spec in scenario_specs().items() if not spec.unseen}
+    catalog = build_catalog()
+    train = [ex for s in seed_list for ex in _span_examples(s, scenarios, catalog)]
+    dev = _span_examples(dev_seed, scenarios, catalog)
+    report = fit(train, dev, progress=_say)
+    target = _save(report.weights, out, shipped_spans_path())
+    console.print(
+        f"span ranker: top-1 {report.dev_top1:.3f} on {report.n_dev} dev parameters (the "
+        f"longest span: {report.longest_top1:.3f}); threshold {report.weights.threshold:.2f} "
+        f"covers {report.coverage:.1%} at {report.precision:.1%}; below it the top "
+        f"{report.weights.top_k} hold {report.recall_k:.1%} of the answers; C={report.c}; "
+        f"wrote {target}")
