@@ -96,10 +96,10 @@ def span_candidates(request: str, platforms: Sequence[str] = ()) -> list[Span]:
     unique = sorted(spans.values(), key=lambda s: -(s.end - s.start))
     singular = [replace(span, text=one, singular=True) for span in unique
                 if (one := _singular(span.text)) != span.text]
-    first: dict[str, Span] = {}
+    by_text: dict[str, Span] = {}
     for span in [*unique, *singular]:
-        first.setdefault(span.text, span)
-    return list(first.values())[:MAX_SPANS]
+        by_text.setdefault(span.text, span)  # the first of a text wins
+    return list(by_text.values())[:MAX_SPANS]
 
 
 def request_spans(request: str, platforms: Sequence[str] = ()) -> list[str]:

@@ -65,7 +65,7 @@ TIME_WORDS = frozenset({
     "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr",
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "next", "last", "noon",
     "midnight", "morning", "afternoon", "evening", "night", "weekend", "week", "month", "year",
-    "asap", "later", "soon", "sometime", "am", "pm", "o'clock", "now", "today", "tomorrow",
+    "asap", "later", "soon", "sometime", "pm", "o'clock", "now", "today", "tomorrow",
     "tonight", "yesterday",
 })
 """Words of dates and times, one class: a value rarely runs into "next Friday"."""

@@ -7,8 +7,9 @@ write differently: a share is lower-cased (names lose their capitals), and a sha
 carrier phrase before or after it (:data:`PREFIXES`, :data:`SUFFIXES`: pronouns, particles, a
 time, a clause), so that spans running into such words are seen as wrong. A share of the rows
 is computed without the parameter's name, so the features not crossed with it carry the ranking
-on parameters named otherwise than the generator's. The threshold and the number of spans offered below it are
-chosen on requests of another world seed; the frozen benchmark is never read here.
+on parameters named otherwise than the generator's. The threshold and the number of spans
+offered below it are chosen on requests of another world seed; the frozen benchmark is never
+read here.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from assistant.span_ranker import (
     span_features,
     span_probabilities,
 )
-
 
 PREFIXES = ("they said ", "I think ", "do they have ", "is it possible to ", "ok so they want ",
             "if you can, ", "my friend asked: ", "it is for them - ", "when you can ")
