@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.weights import WeightsFile
+from assistant.weights import WeightsFile, dense_vector, sparse_vector
 from toolcatalog.retrieval import Embedder, api_text
 
 MODEL_FILE = "intent.npz"
@@ -162,9 +162,8 @@ class IntentWeights:
     threshold: float
 
     def save(self, path: Path) -> None:
-        nonzero = np.flatnonzero(self.cross)  # the hashed cross features are mostly zero
-        _FILE.write(path, {"cross_index": nonzero.astype(np.int32),
-                           "cross_value": self.cross[nonzero].astype(np.float32),
+        index, value = sparse_vector(self.cross)  # the hashed cross features are mostly zero
+        _FILE.write(path, {"cross_index": index, "cross_value": value,
                            "overlap": self.overlap, "product": self.product,
                            "bias": np.array([self.bias]),
                            "threshold": np.array([self.threshold])}, compressed=True)
@@ -172,8 +171,7 @@ class IntentWeights:
     @classmethod
     def load(cls, path: Path) -> IntentWeights:
         with _FILE.read(path) as data:
-            cross = np.zeros(HASH_DIM, dtype=np.float32)
-            cross[data["cross_index"]] = data["cross_value"]
+            cross = dense_vector(data["cross_index"], data["cross_value"], HASH_DIM)
             return cls(cross=cross, overlap=data["overlap"], product=data["product"],
                        bias=float(data["bias"][0]), threshold=float(data["threshold"][0]))
 

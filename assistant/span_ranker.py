@@ -36,7 +36,7 @@ import numpy as np
 
 from assistant.intent import words
 from assistant.request_values import NUMBER_WORDS, RECORD_ID, Span
-from assistant.weights import WeightsFile
+from assistant.weights import WeightsFile, dense_vector, sparse_vector
 
 MODEL_FILE = "spans.npz"
 HASH_DIM = 2**16
@@ -128,6 +128,14 @@ def span_features(span: Span, *, api_words: frozenset[str],
     return ["bias", *base, *crossed]
 
 
+def span_buckets(span: Span, *, api_words: frozenset[str],
+                 param_words: frozenset[str]) -> np.ndarray:
+    """The distinct hash buckets of one span's features: the row the layer is trained on and
+    scores (a bucket two features share counts once, as in training)."""
+    return np.unique(feature_buckets(span_features(span, api_words=api_words,
+                                                   param_words=param_words)))
+
+
 def _bucket(feature: str) -> int:
     return zlib.crc32(feature.encode()) % HASH_DIM
 
@@ -147,17 +155,15 @@ class SpanWeights:
     top_k: int
 
     def save(self, path: Path) -> None:
-        nonzero = np.flatnonzero(self.coef)
-        _FILE.write(path, {"index": nonzero.astype(np.int32),
-                           "value": self.coef[nonzero].astype(np.float32),
+        index, value = sparse_vector(self.coef)
+        _FILE.write(path, {"index": index, "value": value,
                            "threshold": np.array([self.threshold]),
                            "top_k": np.array([self.top_k])}, compressed=True)
 
     @classmethod
     def load(cls, path: Path) -> SpanWeights:
         with _FILE.read(path) as data:
-            coef = np.zeros(HASH_DIM, dtype=np.float32)
-            coef[data["index"]] = data["value"]
+            coef = dense_vector(data["index"], data["value"], HASH_DIM)
             return cls(coef=coef, threshold=float(data["threshold"][0]),
                        top_k=int(data["top_k"][0]))
 
@@ -189,8 +195,8 @@ def span_probabilities(spans: Sequence[Span], *, param: str, api: str,
     if not spans:
         return np.zeros(0)
     api_words, param_words = name_words(api), name_words(param)
-    logits = np.array([float(weights.coef[feature_buckets(
-        span_features(s, api_words=api_words, param_words=param_words))].sum()) for s in spans])
+    logits = np.array([float(weights.coef[span_buckets(
+        s, api_words=api_words, param_words=param_words)].sum()) for s in spans])
     exp = np.exp(logits - logits.max())
     return exp / exp.sum()
 

@@ -62,3 +62,16 @@ class WeightsFile:
         except (OSError, KeyError, ValueError) as exc:
             raise self.missing(f"cannot read the {self.model} {path} ({exc}); reinstall ptool "
                                f"or retrain it with `{self.command}`") from exc
+
+
+def sparse_vector(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A mostly-zero weight vector as (indices, values): how hashed features are stored."""
+    nonzero = np.flatnonzero(vector)
+    return nonzero.astype(np.int32), vector[nonzero].astype(np.float32)
+
+
+def dense_vector(index: np.ndarray, value: np.ndarray, size: int) -> np.ndarray:
+    """The vector :func:`sparse_vector` stored."""
+    vector = np.zeros(size, dtype=np.float32)
+    vector[index] = value
+    return vector

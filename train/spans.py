@@ -26,9 +26,8 @@ from assistant.request_values import Span, span_candidates
 from assistant.span_ranker import (
     HASH_DIM,
     SpanWeights,
-    feature_buckets,
     name_words,
-    span_features,
+    span_buckets,
     span_probabilities,
 )
 
@@ -109,8 +108,7 @@ def _rows(examples: Iterable[SpanExample], vary_share: float,
         if rng.random() < vary_share:  # as for a parameter name never seen
             param_words = frozenset()
         for span, label in zip(spans, gold, strict=True):
-            buckets = np.unique(feature_buckets(
-                span_features(span, api_words=api_words, param_words=param_words)))
+            buckets = span_buckets(span, api_words=api_words, param_words=param_words)
             indices.extend(buckets.tolist())
             indptr.append(len(indices))
             labels.append(label)
