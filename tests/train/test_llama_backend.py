@@ -7,7 +7,8 @@ model in float32 on the de-quantized weights the adapter was trained on, for a f
 benchmark prompts built by the assistant's own benchmark path. The default BF16 serving rounds
 the weights: it must pick the same platform and API everywhere (measured: 6 of 8 answers
 identical to the last character; the torch engine's merged BF16 weights: 5 of 8).
-Marked ``model``: four servers, ~4 minutes.
+Requests decoded together (several sequences per forward pass) must give the answers they get one
+at a time. Marked ``model``: five servers, ~5 minutes.
 """
 
 from __future__ import annotations
@@ -79,20 +80,26 @@ def workspace(request: pytest.FixtureRequest) -> Path:
     return Path(request.config.cache.mkdir("ptool-train-workspace"))
 
 
-def _answers(workspace: Path, extra: list[str], samples: list[dict[str, Any]]) -> list[str]:
+def _answers(workspace: Path, extra: list[str], samples: list[dict[str, Any]],
+             clients: int = 1) -> list[str]:
+    """The raw answers to ``samples``, sent by ``clients`` threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from assistant.benchmark import run_benchmark_sample
     from profiles.embeddings import embed_texts
     from train.serving.client import make_chat_model
     from train.serving.embedded import embedded_server
 
-    raws = []
     with embedded_server(workspace=workspace, extra=extra) as server:
         model = make_chat_model(server.url, "ptool", max_retries=0, timeout=300)
-        for sample in samples:
+
+        def answer(sample: dict[str, Any]) -> str:
             out = run_benchmark_sample(sample, model, embed=embed_texts, history_k=5,
                                        tools_per_platform=3, max_new_tokens=160, max_repairs=0)
-            raws.append(out["raw"])
-    return raws
+            return str(out["raw"])
+
+        with ThreadPoolExecutor(clients) as pool:
+            return list(pool.map(answer, samples))
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +111,10 @@ def answers(workspace: Path) -> Iterator[dict[str, list[str]]]:
             workspace, ["--backend", "llama.cpp", "--gguf-weights", "f32", "--no-merge"], samples),
         "llama.cpp f32 merged": _answers(
             workspace, ["--backend", "llama.cpp", "--gguf-weights", "f32"], samples),
-        "llama.cpp bf16": _answers(workspace, ["--backend", "llama.cpp"], samples),
+        "llama.cpp bf16": _answers(workspace, ["--backend", "llama.cpp", "--parallel", "1"],
+                                   samples),
+        "llama.cpp bf16 batched": _answers(workspace, ["--backend", "llama.cpp"], samples,
+                                           clients=4),
         "peft": _answers(
             workspace, ["--backend", "torch", "--dtype", "float32", "--no-merge",
                         "--prefix-cache", "0"], samples),
@@ -120,6 +130,16 @@ def test_llama_cpp_serves_the_same_answers_as_the_peft_model(
         assert ours == reference
     for ours, reference in zip(answers["llama.cpp f32 merged"], answers["peft"], strict=True):
         assert ours == reference
+
+
+@pytest.mark.model
+def test_requests_decoded_together_get_the_answers_they_get_alone(
+    answers: dict[str, list[str]],
+) -> None:
+    """4 clients at once on the default 4 sequences: each forward pass carries several requests
+    (and prompts copy cached prefixes from other sequences), yet every answer is the one the
+    same server gives one request at a time."""
+    assert answers["llama.cpp bf16 batched"] == answers["llama.cpp bf16"]
 
 
 @pytest.mark.model

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from train.base_models import DEFAULT_BASE_MODEL, BaseModelError
 from train.serving.app import ServerOptions, create_app
-from train.serving.backends import BACKENDS, build_engine
+from train.serving.backends import BACKENDS, DEFAULT_SLOTS, build_engine
 from train.serving.guards import API_KEY_ENV, watch_parent
 from train.serving.models import (
     PROJECT_MODEL,
@@ -52,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="llama.cpp backend: re-encoding of the shipped GGUF weights")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-queue", type=int, default=16)
+    parser.add_argument(
+        "--parallel", type=int, default=DEFAULT_SLOTS, metavar="N",
+        help="llama.cpp backend: requests decoded together in one forward pass (they share the "
+        "model's weights; 1 = one request at a time)",
+    )
+    parser.add_argument(
+        "--context", type=int, default=0, metavar="TOKENS",
+        help="llama.cpp backend: positions per request, prompt plus answer (default: the "
+        "model's 8,192 with --parallel 1, else 4,096)",
+    )
     parser.add_argument("--prefix-cache", type=int, default=8)
     parser.add_argument(
         "--no-merge",
@@ -132,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         engine = build_engine(
             workspace=args.workspace, base=args.base, adapters=adapters, backend=args.backend,
             dtype=args.dtype, gguf_weights=args.gguf_weights, threads=args.threads,
-            max_queue=args.max_queue, prefix_cache=args.prefix_cache,
+            max_queue=args.max_queue, prefix_cache=args.prefix_cache, slots=args.parallel,
+            context=args.context,
             jump_forward=not args.no_jump_forward, merge=not args.no_merge,
         )
     except (BaseModelError, LlamaCppUnavailableError, LoraConversionError) as exc:

@@ -15,6 +15,8 @@ from train.serving.engine import Engine, LoadedModel
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "llama.cpp", "torch")
+DEFAULT_SLOTS = 4
+"""Requests the llama.cpp backend decodes together (see :mod:`train.serving.engine`)."""
 
 
 def build_engine(
@@ -30,12 +32,15 @@ def build_engine(
     prefix_cache: int = 8,
     jump_forward: bool = True,
     merge: bool = True,
+    slots: int = DEFAULT_SLOTS,
+    context: int = 0,
 ) -> Engine:
     """Resolve the base model (converting it once), load adapters, and return a started engine.
 
     ``backend="auto"``: llama.cpp when llama-cpp-python is installed and every adapter converts
     to GGUF, else torch (with a warning naming the reason). ``dtype`` and a prefix cache of more
-    than one sequence apply to torch only, ``gguf_weights`` to llama.cpp only."""
+    than one sequence apply to torch only, ``gguf_weights`` and ``slots`` (requests decoded
+    together) to llama.cpp only."""
     from train.serving.gguf_lora import LoraConversionError
     from train.serving.llama_backend import LlamaCppUnavailableError, load_llama
 
@@ -44,7 +49,7 @@ def build_engine(
         try:
             loaded = load_llama(workspace, base_name=base, adapters=adapters, threads=threads,
                                 prefix_cache=prefix_cache > 0, weights=gguf_weights,
-                                merge=merge)
+                                merge=merge, slots=slots, n_ctx=context)
         except (LlamaCppUnavailableError, LoraConversionError) as exc:
             if backend == "llama.cpp":
                 raise
@@ -80,7 +85,7 @@ def context_window(loaded: LoadedModel) -> int | None:
 
     backend = loaded.backend
     if isinstance(backend, LlamaCppBackend):
-        return int(backend.contexts[None].n_ctx())
+        return backend.context_window()
     if isinstance(backend, TorchBackend):
         config = backend.model.config
         config = getattr(config, "text_config", None) or config

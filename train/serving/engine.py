@@ -3,9 +3,13 @@
 Why our own decode loop instead of ``model.generate`` / llama.cpp's sampler: per token we need
 the grammar mask (xgrammar), jump-forward over forced text, streaming, a cancel check (client
 gone) and a reusable KV cache of the prompt prefix. Keeping that loop here means the torch and
-the llama.cpp backends answer a request identically up to their logits. One worker thread runs
-the model: on 2 cores a second concurrent forward pass only splits the same cores,
-so requests wait in a bounded queue and the server answers 503 when it is full.
+the llama.cpp backends answer a request identically up to their logits.
+
+One worker thread runs the model and serves up to ``backend.slots`` requests at once: each step
+is one forward pass carrying the next tokens of every running request (llama.cpp batches them as
+sequences of one call; on 2 cores two separate forward passes would only split the same cores).
+A request joins the running ones at the next step, pre-filling its prompt in that pass; the
+rest wait in a bounded queue and the server answers 503 when it is full.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +33,10 @@ log = logging.getLogger(__name__)
 
 class QueueFullError(RuntimeError):
     """Too many requests are waiting; the caller should retry later (HTTP 503)."""
+
+
+class NoRoomError(RuntimeError):
+    """The backend cannot start another sequence until a running one ends (the engine waits)."""
 
 
 @dataclass
@@ -80,11 +88,18 @@ class Backend(Protocol):
     (:mod:`train.serving.llama_backend`). The decode loop, grammar and streaming live in
     :class:`Engine`, so both backends answer the same requests the same way."""
 
+    slots: int
+    """How many sessions may be open at once (their steps then run in one :meth:`step_many`)."""
+
     def session(
-        self, prompt: list[int], adapter: str | None
+        self, prompt: list[int], adapter: str | None, reserve: int = 0
     ) -> AbstractContextManager[ForwardSession]:
-        """A session for ``prompt`` (reusing a cached prefix when it can); closing it lets the
-        backend keep the sequence's cache for the next request."""
+        """A session for ``prompt`` with room for ``reserve`` generated tokens (reusing a cached
+        prefix when it can); closing it lets the backend keep the sequence's cache for the next
+        request. Entering raises :class:`NoRoomError` while no session can start."""
+
+    def step_many(self, feeds: Sequence[tuple[Any, list[int]]]) -> list[torch.Tensor]:
+        """One step of several open sessions: feed each its ``ids``; each one's last logits."""
 
 
 @dataclass
@@ -129,8 +144,84 @@ def eos_ids(tokenizer: Any, configured: int | list[int] | None) -> set[int]:
     return eos
 
 
+class _Run:
+    """One job being decoded: its open session, what to feed next, and what it produced."""
+
+    def __init__(self, engine: Engine, job: GenerationJob) -> None:
+        self.engine, self.job = engine, job
+        self.t0 = time.perf_counter()
+        self._stack = ExitStack()
+        self.session: ForwardSession = self._stack.enter_context(
+            engine.loaded.backend.session(job.prompt_ids, job.adapter, job.max_tokens))
+        self.feed = job.prompt_ids[self.session.reused:]
+        self.generator = None
+        if job.temperature > 0:
+            self.generator = torch.Generator().manual_seed(job.seed if job.seed is not None else 0)
+        self.generated: list[int] = []
+        self.text = ""
+        self.finish = "length"
+        self.prefill_s: float | None = None
+        self.forced_count = 0
+
+    def advance(self, logits: torch.Tensor) -> bool:
+        """Take the logits of the last feed: pick a token, stream text; ``True`` when done."""
+        job, tok = self.job, self.engine.loaded.tokenizer
+        if self.prefill_s is None:
+            self.prefill_s = time.perf_counter() - self.t0
+        if job.constraint is not None:
+            job.constraint.mask(logits)
+        token = _pick(logits, job.temperature, job.top_p, self.generator)
+        if job.constraint is not None:
+            job.constraint.accept(token)
+        if token in self.engine.loaded.eos_ids and not job.ignore_eos:
+            self.finish = "stop"
+            return True
+        self.generated.append(token)
+        new_text = tok.decode(self.generated, skip_special_tokens=True)
+        hit = _find_stop(new_text, job.stop)
+        if hit is not None:
+            new_text, self.finish = new_text[:hit], "stop"
+        if len(new_text) > len(self.text) and not new_text.endswith("\ufffd"):
+            job.emit(new_text[len(self.text):])
+            self.text = new_text
+        if self.finish == "stop" or (job.constraint is not None and job.constraint.finished):
+            self.finish = "stop"
+            return True
+        if job.cancelled.is_set():
+            self.finish = "cancelled"
+            return True
+        if len(self.generated) >= job.max_tokens:
+            return True
+        forced = self.engine._forced_ids(job, self.text, new_text, len(self.generated))
+        self.generated.extend(forced)
+        self.forced_count += len(forced)
+        self.feed = [token, *forced]
+        return len(self.generated) >= job.max_tokens
+
+    def close(self) -> None:
+        """Release the session and send the job its :class:`Finished`."""
+        self._stack.close()
+        job = self.job
+        final = self.engine.loaded.tokenizer.decode(self.generated, skip_special_tokens=True)
+        hit = _find_stop(final, job.stop)
+        if hit is not None:
+            final = final[:hit]
+        if len(final) > len(self.text):
+            job.emit(final[len(self.text):])
+        total = time.perf_counter() - self.t0
+        prefill = self.prefill_s if self.prefill_s is not None else total
+        self.engine.stats["cancelled" if self.finish == "cancelled" else "completed"] += 1
+        job.emit(Finished(final, self.finish, len(job.prompt_ids), len(self.generated),
+                          self.session.reused, prefill, total - prefill,
+                          forced_tokens=self.forced_count))
+
+    def fail(self, exc: BaseException) -> None:
+        self._stack.close()
+        self.engine._fail(self.job, exc)
+
+
 class Engine:
-    """Runs :class:`GenerationJob` s one at a time on a worker thread."""
+    """Runs :class:`GenerationJob` s on a worker thread, up to ``backend.slots`` at once."""
 
     def __init__(self, loaded: LoadedModel, *, max_queue: int = 16,
                  jump_forward: bool = True) -> None:
@@ -139,8 +230,9 @@ class Engine:
         self._jobs: queue.Queue[GenerationJob | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.stats = {"completed": 0, "cancelled": 0, "failed": 0}
-        """Counters for /health: a cancelled count shows dropped clients really free the model."""
+        self.stats = {"completed": 0, "cancelled": 0, "failed": 0, "batched_steps": 0}
+        """Counters for /health: a cancelled count shows dropped clients really free the model;
+        ``batched_steps`` counts forward passes that carried more than one request."""
 
     def start(self) -> None:
         with self._lock:
@@ -168,82 +260,67 @@ class Engine:
                 f"{self._jobs.maxsize} requests already waiting; retry shortly"
             ) from None
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            if job.cancelled.is_set():
-                self.stats["cancelled"] += 1
-                continue
-            try:
-                self._generate(job)
-            except Exception as exc:  # a bad request must not kill the worker
-                log.exception("generation failed")
-                self.stats["failed"] += 1
-                job.emit(Finished("", "error", len(job.prompt_ids), 0, 0, 0.0, 0.0, str(exc)))
+    def _fail(self, job: GenerationJob, exc: BaseException) -> None:
+        log.error("generation failed: %s", exc, exc_info=exc)
+        self.stats["failed"] += 1
+        job.emit(Finished("", "error", len(job.prompt_ids), 0, 0, 0.0, 0.0, str(exc)))
 
-    def _generate(self, job: GenerationJob) -> None:
-        tok = self.loaded.tokenizer
-        prompt = job.prompt_ids
-        generator = None
-        if job.temperature > 0:
-            generator = torch.Generator().manual_seed(job.seed if job.seed is not None else 0)
-        t0 = time.perf_counter()
-        generated: list[int] = []
-        text = ""
-        finish = "length"
-        prefill_s = 0.0
-        forced_count = 0
-        with self.loaded.backend.session(prompt, job.adapter) as run:
-            reused = run.reused
-            feed = prompt[reused:]
-            step = -1
-            while len(generated) < job.max_tokens:
-                step += 1
-                logits = run.step(feed)
-                if step == 0:
-                    prefill_s = time.perf_counter() - t0
-                if job.constraint is not None:
-                    job.constraint.mask(logits)
-                token = _pick(logits, job.temperature, job.top_p, generator)
-                if job.constraint is not None:
-                    job.constraint.accept(token)
-                if token in self.loaded.eos_ids and not job.ignore_eos:
-                    finish = "stop"
-                    break
-                generated.append(token)
-                new_text = tok.decode(generated, skip_special_tokens=True)
-                hit = _find_stop(new_text, job.stop)
-                if hit is not None:
-                    new_text, finish = new_text[:hit], "stop"
-                if len(new_text) > len(text) and not new_text.endswith("\ufffd"):
-                    job.emit(new_text[len(text) :])
-                    text = new_text
-                if finish == "stop" or (job.constraint is not None and job.constraint.finished):
-                    finish = "stop"
+    def _run(self) -> None:
+        active: list[_Run] = []
+        held: GenerationJob | None = None  # waits for room the running jobs hold
+        stopping = False
+        while not (stopping and not active):
+            while not stopping and len(active) < max(1, self.loaded.backend.slots):
+                job = held
+                held = None
+                if job is None:
+                    try:
+                        job = self._jobs.get(block=not active)
+                    except queue.Empty:
+                        break
+                if job is None:
+                    stopping = True
                     break
                 if job.cancelled.is_set():
-                    finish = "cancelled"
+                    self.stats["cancelled"] += 1
+                    continue
+                try:
+                    active.append(_Run(self, job))
+                except NoRoomError:
+                    held = job
                     break
-                forced = self._forced_ids(job, text, new_text, len(generated))
-                generated.extend(forced)
-                forced_count += len(forced)
-                feed = [token, *forced]
-        final = tok.decode(generated, skip_special_tokens=True)
-        hit = _find_stop(final, job.stop)
-        if hit is not None:
-            final = final[:hit]
-        if len(final) > len(text):
-            job.emit(final[len(text) :])
-        total = time.perf_counter() - t0
-        self.stats["cancelled" if finish == "cancelled" else "completed"] += 1
-        job.emit(
-            Finished(
-                final, finish, len(prompt), len(generated), reused, prefill_s, total - prefill_s,
-                forced_tokens=forced_count,
-            )
-        )
+                except Exception as exc:  # a bad request must not kill the worker
+                    self._fail(job, exc)
+            if active:
+                active = self._step(active)
+        if held is not None:
+            self._fail(held, RuntimeError("the server is stopping"))
+
+    def _step(self, active: list[_Run]) -> list[_Run]:
+        """One forward pass for every running job; the jobs still running after it."""
+        try:
+            all_logits = self.loaded.backend.step_many([(r.session, r.feed) for r in active])
+        except Exception as exc:
+            for run in active:
+                run.fail(exc)
+            return []
+        if len(active) > 1:
+            self.stats["batched_steps"] += 1
+        running = []
+        for run, logits in zip(active, all_logits, strict=True):
+            try:
+                done = run.advance(logits)
+            except Exception as exc:
+                run.fail(exc)
+                continue
+            if done:
+                try:
+                    run.close()
+                except Exception as exc:
+                    run.fail(exc)
+            else:
+                running.append(run)
+        return running
 
     def _forced_ids(self, job: GenerationJob, text: str, new_text: str, count: int) -> list[int]:
         """Tokens of the grammar's forced continuation ("jump forward"), already accepted by the

@@ -8,7 +8,7 @@ so the assistant's shared system prompt + tool list is pre-filled once.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,14 +117,21 @@ class TorchBackend:
         self.model.set_adapter(adapter)
         return nullcontext()
 
+    slots = 1
+    """One request at a time: transformers here has no batched decode with per-request caches."""
+
     @contextmanager
-    def session(self, prompt: list[int], adapter: str | None) -> Iterator[_TorchSession]:
+    def session(self, prompt: list[int], adapter: str | None,
+                reserve: int = 0) -> Iterator[_TorchSession]:
         cache, reused = self.prefix_cache.lookup(prompt, adapter)
         run = _TorchSession(self.model_for(adapter), cache, list(prompt[:reused]))
         with self._adapter_context(adapter):
             yield run
         if run.cache is not None:
             self.prefix_cache.store(run.fed, adapter, run.cache)
+
+    def step_many(self, feeds: Sequence[tuple[Any, list[int]]]) -> list[torch.Tensor]:
+        return [session.step(ids) for session, ids in feeds]
 
 
 def load_torch(
