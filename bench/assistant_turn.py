@@ -103,7 +103,7 @@ def _time_nodes() -> dict[str, float]:
     returned dict accumulates seconds per node name until cleared."""
     import functools
 
-    from assistant import nodes
+    from assistant import nodes, validation
 
     seconds: dict[str, float] = {}
 
@@ -117,9 +117,10 @@ def _time_nodes() -> dict[str, float]:
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
         return wrapper
 
-    for name in ("load_profile", "retrieve_tools", "retrieve_history", "decide", "validate",
-                 "consent", "execute", "respond"):
+    for name in ("load_profile", "retrieve_tools", "retrieve_history", "score_platforms",
+                 "ground_values", "decide", "confirm", "execute", "respond"):
         setattr(nodes, name, timed(name, getattr(nodes, name)))
+    validation.validate = timed("validate", validation.validate)  # type: ignore[assignment]
     return seconds
 
 

@@ -64,8 +64,8 @@ def bench(
                                      "(default: PTOOL_MODEL_NAME)."),
     base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint "
                                         "(default: PTOOL_MODEL_BASE_URL)."),
-    workers: int = typer.Option(4, "--workers", min=1, help="Parallel requests (the embedded "
-                                "server decodes up to 4 together; see its --parallel)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel requests (the embedded "
+                                "server decodes up to 4 together; on 2 cores 1 was fastest)."),
     max_tokens: int = typer.Option(512, "--max-tokens", min=1, help="Generation limit."),
     output_format: str = typer.Option("text", "--format",
                                       help="Answer format asked for: text (paper) or json."),

@@ -67,6 +67,10 @@ def serve(
     prefix_cache: Annotated[
         int, typer.Option(help="embedded: KV caches kept for prompt-prefix reuse (0 = off).")
     ] = 8,
+    parallel: Annotated[
+        int, typer.Option(min=1, help="embedded, llama.cpp: requests decoded together in one "
+                          "forward pass (1 = one at a time).")
+    ] = 4,
     require_adapter: Annotated[
         bool, typer.Option(help="embedded: fail if no 'ptool' adapter instead of serving the base.")
     ] = False,
@@ -110,6 +114,8 @@ def serve(
             str(max_queue),
             "--prefix-cache",
             str(prefix_cache),
+            "--parallel",
+            str(parallel),
             "--request-timeout",
             str(request_timeout),
             "--max-body-bytes",
