@@ -97,6 +97,20 @@ def _finish(job: GenerationJob, events: list[object]) -> Finished:
     return last
 
 
+def _answers(engine: Engine, backend: _CountingBackend, firsts: Sequence[int]) -> list[Finished]:
+    """Submit one job per first token while the backend holds its first pass, then collect."""
+    backend.gate = threading.Event()
+    jobs = [_job(first) for first in firsts]
+    engine.start()
+    try:
+        for job, _ in jobs:
+            engine.submit(job)
+        backend.gate.set()
+        return [_finish(job, events) for job, events in jobs]
+    finally:
+        engine.stop()
+
+
 @pytest.fixture
 def backend() -> _CountingBackend:
     return _CountingBackend(slots=4)
@@ -106,16 +120,7 @@ def test_concurrent_jobs_share_forward_passes_and_keep_their_answers(
     backend: _CountingBackend,
 ) -> None:
     engine = _engine(backend)
-    backend.gate = threading.Event()
-    jobs = [_job(first) for first in (0, 3, 6, 8)]
-    engine.start()
-    try:
-        for job, _ in jobs:
-            engine.submit(job)
-        backend.gate.set()
-        answers = [_finish(job, events) for job, events in jobs]
-    finally:
-        engine.stop()
+    answers = _answers(engine, backend, (0, 3, 6, 8))
     # Alone, a prompt [n] decodes n+1, n+2, ... up to the end-of-sequence token.
     assert [a.text for a in answers] == ["bcdefghijk", "efghijk", "hijk", "jk"]
     assert all(a.finish_reason == "stop" for a in answers)
@@ -127,17 +132,7 @@ def test_concurrent_jobs_share_forward_passes_and_keep_their_answers(
 
 def test_a_job_waits_for_a_free_sequence_instead_of_failing() -> None:
     backend = _CountingBackend(slots=2)
-    engine = _engine(backend)
-    backend.gate = threading.Event()
-    jobs = [_job(first) for first in (0, 1, 2)]
-    engine.start()
-    try:
-        for job, _ in jobs:
-            engine.submit(job)
-        backend.gate.set()
-        answers = [_finish(job, events) for job, events in jobs]
-    finally:
-        engine.stop()
+    answers = _answers(_engine(backend), backend, (0, 1, 2))
     assert [a.text for a in answers] == ["bcdefghijk", "cdefghijk", "defghijk"]
     assert max(backend.batch_sizes) == 2
 

@@ -143,12 +143,13 @@ class _Context:
             raise ValueError(f"prompt of {len(prompt)} tokens plus {reserve} to generate does "
                              f"not fit a sequence's context of {self.n_ctx_seq}; shorten the "
                              "request or serve with fewer --parallel sequences")
-        target = max(free, key=lambda s: (common_prefix(s.tokens, prompt), -s.last_used))
-        source = max(self.sequences, key=lambda s: common_prefix(s.tokens, prompt))
-        reused = min(common_prefix(source.tokens, prompt), len(prompt) - 1)
+        shared = {s.seq_id: common_prefix(s.tokens, prompt) for s in self.sequences}
+        target = max(free, key=lambda s: (shared[s.seq_id], -s.last_used))
+        source = max(self.sequences, key=lambda s: shared[s.seq_id])
+        reused = min(shared[source.seq_id], len(prompt) - 1)
         if not self.prefix_cache or reused < self.min_reuse:
             reused = 0
-        if reused > min(common_prefix(target.tokens, prompt), reused):
+        if shared[target.seq_id] < reused:
             # Another sequence holds a longer prefix. llama.cpp copies only whole sequences
             # between sequences' buffers: copy it all, then cut it back to the prefix.
             self._lib.llama_memory_seq_rm(self.memory, target.seq_id, -1, -1)
@@ -221,22 +222,17 @@ class LlamaCppBackend:
             context.release(session)
 
     def step_many(self, feeds: Sequence[tuple[Any, list[int]]]) -> list[torch.Tensor]:
-        groups: dict[int, list[int]] = {}
+        by_context: dict[_Context, list[int]] = {}
         for i, (session, _) in enumerate(feeds):
-            groups.setdefault(id(session.context), []).append(i)
-        out: list[torch.Tensor | None] = [None] * len(feeds)
-        for indices in groups.values():
-            context = feeds[indices[0]][0].context
-            for i, logits in zip(indices, context.decode([feeds[i] for i in indices]),
-                                 strict=True):
-                out[i] = logits
-        return [logits for logits in out if logits is not None]
+            by_context.setdefault(session.context, []).append(i)
+        out: dict[int, torch.Tensor] = {}
+        for context, indices in by_context.items():
+            out.update(zip(indices, context.decode([feeds[i] for i in indices]), strict=True))
+        return [out[i] for i in range(len(feeds))]
 
 
 def _reencode(source: Path, out: Path, weights: str) -> Path:
     """``source`` re-encoded as BF16 or F32 GGUF by llama.cpp's quantizer (once; cached)."""
-    import ctypes
-
     import llama_cpp
 
     ftypes = {"bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16, "f32": llama_cpp.LLAMA_FTYPE_ALL_F32}
