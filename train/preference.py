@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -103,6 +103,7 @@ class Example:
     platforms: list[PlatformInfo]
     basic_features: dict[str, Any]
     gold: str
+    scenario: str = ""
 
 
 @dataclass
@@ -171,8 +172,49 @@ def examples_from_records(
                     features.update(stated_preference(user_traits, rng))
         out.append(Example(user_id=record.user_id, request=request, events=events,
                            platforms=list(inline["platforms"]), basic_features=features,
-                           gold=record.gold.platform))
+                           gold=record.gold.platform, scenario=record.scenario))
     return out
+
+
+@dataclass
+class Synthesized:
+    """Training records of one or more synthesized worlds, with the bookkeeping the trait probes
+    and the kind projection learn from (``labels``) and each user's hidden traits (``traits``,
+    for stated-preference variety only)."""
+
+    records: list[TrainingRecord]
+    labels: dict[str, TextLabel]
+    traits: dict[str, Mapping[str, str]]
+
+
+def synthesized(seeds: Sequence[int], world_of: Callable[[int], Any]) -> Synthesized:
+    """The ``train`` split of each seed's world (``world_of(seed)`` builds it); user ids get
+    the seed as a prefix so that users of two worlds never merge."""
+    from synth.decisions import text_conditions
+    from synth.world import build_catalog
+    from synth.writers import SampleRenderer
+
+    catalog = build_catalog()
+    out = Synthesized(records=[], labels={}, traits={})
+    for world_seed in seeds:
+        world = world_of(world_seed)
+        renderer = SampleRenderer(world, catalog)
+        for sample in world.samples:
+            if sample.split == "train":
+                record = renderer.train_record(sample)
+                out.records.append(record.model_copy(
+                    update={"user_id": f"s{world_seed}-{record.user_id}"}))
+        out.labels.update({t: TextLabel(kind=k, traits=v)
+                           for t, (k, v) in text_conditions(world).items()})
+        out.traits.update({f"s{world_seed}-{p.id}": p.traits for p in world.personas})
+    return out
+
+
+def generator_cues() -> dict[str, tuple[str, ...]]:
+    """The generator's own cue phrases per trait (what :data:`CUE_PARAPHRASES` replaces)."""
+    from synth.phrasing import HISTORY_CUES, QUERY_CUES
+
+    return {a: (*HISTORY_CUES.get(a, ()), *QUERY_CUES.get(a, ())) for a in ATTRIBUTES}
 
 
 class _Vectors:
@@ -224,13 +266,34 @@ def _fit_probes(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ..
     return tuple(np.asarray(a, dtype=np.float32) for a in (w1, b1, w2, b2))
 
 
-def _fit_kinds(x: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Linear discriminant projection that separates kinds of items (mean, projection)."""
+def _fit_kinds(x: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """Linear discriminant projection that separates kinds of items: (mean, projection, the
+    unit centroid of each kind in the projected space)."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     n = min(x.shape[1], len(set(kinds)) - 1)
     lda = LinearDiscriminantAnalysis(n_components=n).fit(x, list(kinds))
-    return lda.xbar_.astype(np.float32), lda.scalings_[:, :n].astype(np.float32)
+    mean, projection = lda.xbar_.astype(np.float32), lda.scalings_[:, :n].astype(np.float32)
+    z = (x - mean) @ projection
+    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-6)
+    labels = np.array(kinds)
+    centroids = np.array([z[labels == k].mean(axis=0) for k in sorted(set(kinds))])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-6)
+    return mean, projection, centroids.astype(np.float32)
+
+
+def _kind_weights(base: PreferenceWeights, x: np.ndarray,
+                  kinds: Sequence[str]) -> PreferenceWeights:
+    mean, projection, centroids = _fit_kinds(x, kinds)
+    return replace(base, kind_mean=mean, kind_projection=projection, kind_centroids=centroids)
+
+
+def _closeness(weights: PreferenceWeights, encoded: Sequence[Encoded]) -> float:
+    """Median over requests of their texts' raw closeness to a trained kind."""
+    raw = replace(weights, familiar_low=0.0, familiar_high=1.0)
+    values = [raw.familiarity(raw.kinds(np.vstack([e.request[None, :], e.events])))
+              for e in encoded]
+    return float(np.median(values)) if values else 1.0
 
 
 def _platform_rows(enc: Encoded, ex: Example, weights: PreferenceWeights) -> np.ndarray:
@@ -252,6 +315,39 @@ def _fit_pairs(weights: PreferenceWeights, encoded: Sequence[Encoded],
     model = LogisticRegression(C=c, max_iter=500).fit(np.vstack(xs), np.concatenate(ys))
     return PreferenceWeights(**{**weights.__dict__, "pair_coef": model.coef_[0].astype(
         np.float32), "pair_bias": float(model.intercept_[0])})
+
+
+_HELD_SCENARIO_EXAMPLES = 1500
+"""Requests per held-out scenario whose platform-layer rows are computed out of scenario."""
+_HELD_PAIR_EXAMPLES = 2500
+"""Requests the event-relevance layer of a held-out-scenario fold is fitted on."""
+
+
+def _subsample(indices: Sequence[int], n: int, seed: int) -> list[int]:
+    chosen = list(indices)
+    if len(chosen) > n:
+        chosen = sorted(random.Random(seed).sample(chosen, n))
+    return chosen
+
+
+def _scenario_folds(train: Sequence[Example], vectors: _Vectors,
+                    labels: Mapping[str, TextLabel], base: PreferenceWeights,
+                    seed: int) -> list[tuple[PreferenceWeights, list[int]]]:
+    """For each training scenario: kind weights fitted without it, and (a sample of) its
+    requests. Their platform-layer rows are computed as on a scenario never trained on, so the
+    layer learns what to trust there; with one scenario there is nothing to hold out."""
+    scenarios = sorted({ex.scenario for ex in train})
+    if len(scenarios) < 2:
+        return []
+    out = []
+    for scenario in scenarios:
+        rest = [ex for ex in train if ex.scenario != scenario]
+        texts = _labelled_texts(rest, labels)
+        weights = _kind_weights(base, vectors.rows(texts), [labels[t].kind for t in texts])
+        idx = _subsample([i for i, ex in enumerate(train) if ex.scenario == scenario],
+                         _HELD_SCENARIO_EXAMPLES, seed)
+        out.append((weights, idx))
+    return out
 
 
 @dataclass(frozen=True)
@@ -276,8 +372,11 @@ def fit(
     labels: Mapping[str, TextLabel], *, pair_cs: Sequence[float] = (1.0,),
     platform_cs: Sequence[float] = (0.1, 1.0, 10.0), target_precision: float = 0.9,
     seed: int = 0, progress: Callable[[str], None] = lambda _: None,
+    scenario_folds: bool = True,
 ) -> FitReport:
-    """Fit every part on ``train`` (choosing C and the threshold on ``dev``)."""
+    """Fit every part on ``train`` (choosing C and the threshold on ``dev``).
+    ``scenario_folds=False`` skips the held-out-scenario rows: the kind space is then trusted
+    on every scenario (the ablation of ``bench/scenario_transfer.py``)."""
     from sklearn.linear_model import LogisticRegression
 
     vectors = _Vectors(embed, [*train, *dev], progress)
@@ -288,33 +387,53 @@ def fit(
     progress(f"trait probes and kind projection on {len(texts)} labelled texts")
     hidden, hidden_bias, attr_coef, attr_bias = _fit_probes(
         x, np.array([labels[t].traits for t in texts]), seed)
-    kind_mean, kind_proj = _fit_kinds(x, [labels[t].kind for t in texts])
+    kind_mean, kind_proj, kind_centroids = _fit_kinds(x, [labels[t].kind for t in texts])
     dim = x.shape[1]
     base = PreferenceWeights(
         attribute_hidden=hidden, attribute_hidden_bias=hidden_bias, attribute_coef=attr_coef,
         attribute_bias=attr_bias, kind_mean=kind_mean, kind_projection=kind_proj,
+        kind_centroids=kind_centroids,
         pair_coef=np.zeros(dim + 2 + len(ATTRIBUTES), np.float32),
         pair_bias=0.0, platform_coef=np.zeros(len(PLATFORM_FEATURES), np.float32),
         platform_bias=0.0)
+    held = _scenario_folds(train, vectors, labels, base, seed) if scenario_folds else []
+    if held:
+        low = float(np.median([_closeness(w, [enc_train[i] for i in idx]) for w, idx in held]))
+        base = replace(base, familiar_low=low, familiar_high=_closeness(base, enc_dev))
+        held = [(replace(w, familiar_low=base.familiar_low, familiar_high=base.familiar_high),
+                 idx) for w, idx in held]
+        progress(f"kind familiarity: {base.familiar_low:.2f} on held-out scenarios, "
+                 f"{base.familiar_high:.2f} on trained ones")
     users = sorted({ex.user_id for ex in train})
     random.Random(seed).shuffle(users)
     half = set(users[: len(users) // 2])
     folds = [[i for i, ex in enumerate(train) if (ex.user_id in half) == side]
              for side in (True, False)]
     y = np.concatenate([[p["name"] == ex.gold for p in ex.platforms] for ex in train])
+    y_held = np.concatenate([[p["name"] == train[i].gold for p in train[i].platforms]
+                             for _, idx in held for i in idx]) if held else np.zeros(0)
     best: FitReport | None = None
     for pc in pair_cs:
-        progress(f"event relevance, C={pc}: two folds and the full fit")
+        progress(f"event relevance, C={pc}: two user folds, {len(held)} scenario folds and "
+                 "the full fit")
         oof: list[np.ndarray] = [np.zeros(0)] * len(train)
         for fold, other in ((folds[0], folds[1]), (folds[1], folds[0])):
             partial = _fit_pairs(base, [enc_train[i] for i in other],
                                  [train[i] for i in other], pc)
             for i in fold:
                 oof[i] = _platform_rows(enc_train[i], train[i], partial)
+        for weights_s, idx in held:
+            scenario = train[idx[0]].scenario
+            others = _subsample([i for i, ex in enumerate(train) if ex.scenario != scenario],
+                                _HELD_PAIR_EXAMPLES, seed)
+            partial = _fit_pairs(weights_s, [enc_train[i] for i in others],
+                                 [train[i] for i in others], pc)
+            oof.extend(_platform_rows(enc_train[i], train[i], partial) for i in idx)
         layer = _fit_pairs(base, enc_train, train, pc)
         dev_rows = [_platform_rows(e, ex, layer) for e, ex in zip(enc_dev, dev, strict=True)]
+        targets = np.concatenate([y, y_held]).astype(np.int8)
         for qc in platform_cs:
-            model = LogisticRegression(C=qc, max_iter=2000).fit(np.vstack(oof), y.astype(np.int8))
+            model = LogisticRegression(C=qc, max_iter=2000).fit(np.vstack(oof), targets)
             weights = layer.with_platform_layer(model.coef_[0].astype(np.float32),
                                                 float(model.intercept_[0]))
             report = _report(weights, dev_rows, dev, train, pc, qc, target_precision)
@@ -375,3 +494,14 @@ def split_users(user_ids: Iterable[str], dev_share: float, seed: int) -> set[str
     users = sorted(set(user_ids))
     random.Random(seed).shuffle(users)
     return set(users[: max(1, round(len(users) * dev_share))])
+
+
+def predictions(weights: PreferenceWeights, examples: Sequence[Example],
+                embed: Embedder) -> list[str]:
+    """The top platform for each example (what ``constrain`` narrows to)."""
+    vectors = _Vectors(embed, examples, lambda _: None)
+    out = []
+    for ex in examples:
+        rows = _platform_rows(vectors.encode(ex), ex, weights)
+        out.append(ex.platforms[int(np.argmax(probabilities(weights, rows)))]["name"])
+    return out

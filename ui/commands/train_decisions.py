@@ -86,31 +86,21 @@ def preference_command(
 ) -> None:
     """Train the preference model (which platform this user would pick) on synthesized
     training users; prints dev accuracy next to the baselines it must beat."""
-    from assistant.preference import ATTRIBUTES, shipped_model_path
+    from assistant.preference import shipped_model_path
     from profiles.embeddings import CachedEmbedder, embed_texts
-    from synth.decisions import text_conditions
-    from synth.phrasing import HISTORY_CUES, QUERY_CUES
-    from synth.world import build_catalog
-    from synth.writers import SampleRenderer
-    from train.preference import Augment, TextLabel, examples_from_records, fit, split_users
+    from train.preference import (
+        Augment,
+        examples_from_records,
+        fit,
+        generator_cues,
+        split_users,
+        synthesized,
+    )
 
-    seed_list = _seeds(seeds)
-    catalog = build_catalog()
-    records, labels, traits = [], {}, {}
-    for world_seed in seed_list:
-        world = _world(world_seed)
-        renderer = SampleRenderer(world, catalog)
-        for s in world.samples:
-            if s.split == "train":
-                record = renderer.train_record(s)
-                records.append(record.model_copy(
-                    update={"user_id": f"s{world_seed}-{record.user_id}"}))
-        labels.update({t: TextLabel(kind=k, traits=v)
-                       for t, (k, v) in text_conditions(world).items()})
-        traits.update({f"s{world_seed}-{p.id}": p.traits for p in world.personas})
+    data = synthesized(_seeds(seeds), _world)
+    records, labels, traits = data.records, data.labels, data.traits
     dev_users = split_users([r.user_id for r in records], dev_share, seed)
-    cues = {a: (*HISTORY_CUES.get(a, ()), *QUERY_CUES.get(a, ())) for a in ATTRIBUTES}
-    augment = Augment(cues=cues)
+    augment = Augment(cues=generator_cues())
     train = examples_from_records([r for r in records if r.user_id not in dev_users],
                                   labels, traits=traits, augment=augment, seed=seed)
     dev = examples_from_records([r for r in records if r.user_id in dev_users], labels,
