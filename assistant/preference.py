@@ -42,12 +42,11 @@ MAX_PREFERENCE_EVENTS = 80
 """The most recent events of the scenario the model reads (bounds its cost per turn)."""
 ATTRIBUTES = ("urgent", "budget", "premium")
 """Request traits that override a user's usual platform (probed from the embeddings)."""
-_BASE_FEATURES = (
+PLATFORM_FEATURES = (
     "rel_share", "rel_max", "top_share", "event_share", "sim_vote", "kind_vote",
     *(f"{a}_share" for a in ATTRIBUTES), *(f"{a}_override" for a in ATTRIBUTES),
     "desc_fit", "pref_fit", "cold_desc_fit", "cold_pref_fit", "no_events",
 )
-PLATFORM_FEATURES = (*_BASE_FEATURES, *(f"{f}_unfamiliar" for f in _BASE_FEATURES))
 """The per-platform features, in the order of the second layer's weights."""
 
 _TOP_EVENTS = 3
@@ -80,33 +79,28 @@ class PreferenceWeights:
     attribute_bias: np.ndarray  # (len(ATTRIBUTES),)
     kind_mean: np.ndarray  # (dim,)
     kind_projection: np.ndarray  # (dim, n_kind)
-    kind_centroids: np.ndarray  # (n_kinds_trained, n_kind): unit centroids of the trained kinds
     pair_coef: np.ndarray
     pair_bias: float
     platform_coef: np.ndarray
     platform_bias: float
     threshold: float = 1.0
-    familiar_low: float = -1.0
-    """Median closeness to a trained kind of texts from scenarios the projection never saw
-    (the defaults, -1 and 0, trust the kind space everywhere)."""
-    familiar_high: float = 0.0
-    """The same for texts of the scenarios it was trained on."""
 
     _ARRAYS = ("attribute_hidden", "attribute_hidden_bias", "attribute_coef", "attribute_bias",
-               "kind_mean", "kind_projection", "kind_centroids", "pair_coef", "platform_coef")
-    _SCALARS = ("pair_bias", "platform_bias", "threshold", "familiar_low", "familiar_high")
+               "kind_mean", "kind_projection", "pair_coef", "platform_coef")
 
     def save(self, path: Path) -> None:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
-        _FILE.write(path, {**arrays, **{name: np.array([getattr(self, name)])
-                                        for name in self._SCALARS}})
+        _FILE.write(path, {**arrays, "pair_bias": np.array([self.pair_bias]),
+                           "platform_bias": np.array([self.platform_bias]),
+                           "threshold": np.array([self.threshold])})
 
     @classmethod
     def load(cls, path: Path) -> PreferenceWeights:
         with _FILE.read(path) as data:
             arrays = {name: np.asarray(data[name], dtype=np.float32) for name in cls._ARRAYS}
-            scalars = {name: float(data[name][0]) for name in cls._SCALARS}
-            return cls(**arrays, **scalars)
+            return cls(**arrays, pair_bias=float(data["pair_bias"][0]),
+                       platform_bias=float(data["platform_bias"][0]),
+                       threshold=float(data["threshold"][0]))
 
     def with_platform_layer(self, coef: np.ndarray, bias: float,
                             threshold: float = 1.0) -> PreferenceWeights:
@@ -123,19 +117,6 @@ class PreferenceWeights:
         """Unit vectors in the kind-of-item space (what is asked for, not how it is said)."""
         z = (vectors.reshape(-1, self.kind_mean.shape[0]) - self.kind_mean) @ self.kind_projection
         return np.asarray(z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-6))
-
-    def familiarity(self, kinds: np.ndarray) -> float:
-        """How well the kind projection knows these texts' kinds of item, 0 (a scenario it was
-        never trained on) to 1 (one it was): the median closeness of each text to its nearest
-        trained kind, rescaled between the two medians measured in training. The projection
-        separates the trained kinds sharply (the same kind is the nearest event 97.6 % of the
-        time) but new kinds of item hardly at all (below raw embeddings), so this decides how
-        much the kind space is trusted."""
-        if len(kinds) == 0 or len(self.kind_centroids) == 0:
-            return 1.0
-        closeness = float(np.median((kinds @ self.kind_centroids.T).max(axis=1)))
-        span = max(self.familiar_high - self.familiar_low, 1e-6)
-        return float(np.clip((closeness - self.familiar_low) / span, 0.0, 1.0))
 
 
 def shipped_model_path() -> Path:
@@ -220,31 +201,19 @@ class Derived:
 
     asked: np.ndarray  # (A,) traits of the request
     traits: np.ndarray  # (n, A) traits of the events
-    kind_sim: np.ndarray  # (n,) request-event similarity of kind of item
-    kind_pairs: np.ndarray  # (n, n) event-event similarity of kind of item
-    familiar: float = 1.0  # how far the kind space is trusted (PreferenceWeights.familiarity)
+    kind_sim: np.ndarray  # (n,) request-event similarity in the kind space
+    kind_pairs: np.ndarray  # (n, n) event-event similarity in the kind space
 
 
 def derive(weights: PreferenceWeights, encoded: Encoded) -> Derived:
-    """Traits and kinds. The kind similarities blend the trained kind space with the raw
-    embeddings by familiarity: on a scenario the projection never saw, raw similarity finds the
-    same kind of item more often than the projection does."""
-    whole = np.vstack([encoded.request[None, :], encoded.request_parts])
-    asked = weights.attributes(whole).max(axis=0)
-    events = encoded.events
     kinds_q = weights.kinds(encoded.request)[0]
-    if len(events) == 0:
-        return Derived(asked=asked, traits=np.zeros((0, len(ATTRIBUTES))),
-                       kind_sim=np.zeros(0), kind_pairs=np.zeros((0, 0)),
-                       familiar=weights.familiarity(kinds_q[None, :]))
-    kinds_e = weights.kinds(events)
-    familiar = weights.familiarity(np.vstack([kinds_q[None, :], kinds_e]))
-    return Derived(asked=asked, traits=weights.attributes(events),
-                   kind_sim=familiar * (kinds_e @ kinds_q)
-                   + (1.0 - familiar) * (events @ encoded.request),
-                   kind_pairs=familiar * (kinds_e @ kinds_e.T)
-                   + (1.0 - familiar) * (events @ events.T),
-                   familiar=familiar)
+    kinds_e = weights.kinds(encoded.events) if len(encoded.events) else np.zeros((0, 1))
+    whole = np.vstack([encoded.request[None, :], encoded.request_parts])
+    return Derived(asked=weights.attributes(whole).max(axis=0),
+                   traits=weights.attributes(encoded.events) if len(encoded.events)
+                   else np.zeros((0, len(ATTRIBUTES))),
+                   kind_sim=kinds_e @ kinds_q if len(encoded.events) else np.zeros(0),
+                   kind_pairs=kinds_e @ kinds_e.T)
 
 
 def pair_features(encoded: Encoded, derived: Derived) -> np.ndarray:
@@ -265,16 +234,7 @@ def _softmax_rows(x: np.ndarray) -> np.ndarray:
 
 def platform_features(encoded: Encoded, derived: Derived, event_platforms: Sequence[str],
                       names: Sequence[str], relevance: np.ndarray) -> np.ndarray:
-    """Layer-2 inputs, one row per candidate platform (:data:`PLATFORM_FEATURES`): the
-    features of :func:`_base_features`, then the same scaled by how unfamiliar the kinds of item
-    are, so the layer has a second set of weights for scenarios it was not trained on."""
-    rows = _base_features(encoded, derived, event_platforms, names, relevance)
-    return np.hstack([rows, (1.0 - derived.familiar) * rows])
-
-
-def _base_features(encoded: Encoded, derived: Derived, event_platforms: Sequence[str],
-                   names: Sequence[str], relevance: np.ndarray) -> np.ndarray:
-    """The per-platform features before familiarity (:data:`_BASE_FEATURES`).
+    """Layer-2 inputs, one row per candidate platform (:data:`PLATFORM_FEATURES`).
 
     The history is read jointly, the way a person infers a rule from it:
 
@@ -291,8 +251,8 @@ def _base_features(encoded: Encoded, derived: Derived, event_platforms: Sequence
     n = len(event_platforms)
     owner = np.array([[p == name for p in event_platforms] for name in names],
                      dtype=np.float32).reshape(len(names), n)
-    rows = np.zeros((len(names), len(_BASE_FEATURES)), dtype=np.float32)
-    col = {name: i for i, name in enumerate(_BASE_FEATURES)}
+    rows = np.zeros((len(names), len(PLATFORM_FEATURES)), dtype=np.float32)
+    col = {name: i for i, name in enumerate(PLATFORM_FEATURES)}
     desc = encoded.descriptions @ encoded.request
     rows[:, col["desc_fit"]] = desc - desc.mean()
     if encoded.preferences is not None:

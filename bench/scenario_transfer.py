@@ -37,9 +37,6 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", help="held-out scenario(s); default all")
     parser.add_argument("--dev-share", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-scenario-folds", action="store_true",
-                        help="fit without held-out-scenario rows (trust the kind space "
-                        "everywhere)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     data = synthesized(seeds, lambda s: build_world(WorldConfig(seed=s))[0])
@@ -47,8 +44,7 @@ def main() -> None:
     augment = Augment(cues=generator_cues())
     embed = CachedEmbedder(embed_texts)
     scenarios = args.scenario or sorted({r.scenario for r in data.records})
-    flags = " --no-scenario-folds" if args.no_scenario_folds else ""
-    print(f"`python bench/scenario_transfer.py --seeds {args.seeds}{flags}` ({date.today()})\n")
+    print(f"`python bench/scenario_transfer.py --seeds {args.seeds}` ({date.today()})\n")
     print("| held-out scenario | requests | platform (held out) | dev users, other scenarios "
           "| urgent / budget / premium / plain |\n|---|---|---|---|---|")
     total = Counter[str]()
@@ -59,8 +55,7 @@ def main() -> None:
                                       seed=args.seed)
         dev = examples_from_records([r for r in rest if r.user_id in dev_users], data.labels,
                                     traits=data.traits, augment=augment, seed=args.seed + 1)
-        report = fit(train, dev, embed, data.labels, seed=args.seed,
-                     scenario_folds=not args.no_scenario_folds)
+        report = fit(train, dev, embed, data.labels, seed=args.seed)
         held_records = [r for r in data.records if r.scenario == held]
         tests = examples_from_records(held_records, data.labels)
         tests = [ex for ex in tests

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -266,34 +266,13 @@ def _fit_probes(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ..
     return tuple(np.asarray(a, dtype=np.float32) for a in (w1, b1, w2, b2))
 
 
-def _fit_kinds(x: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarray, ...]:
-    """Linear discriminant projection that separates kinds of items: (mean, projection, the
-    unit centroid of each kind in the projected space)."""
+def _fit_kinds(x: np.ndarray, kinds: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear discriminant projection that separates kinds of items (mean, projection)."""
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     n = min(x.shape[1], len(set(kinds)) - 1)
     lda = LinearDiscriminantAnalysis(n_components=n).fit(x, list(kinds))
-    mean, projection = lda.xbar_.astype(np.float32), lda.scalings_[:, :n].astype(np.float32)
-    z = (x - mean) @ projection
-    z /= np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-6)
-    labels = np.array(kinds)
-    centroids = np.array([z[labels == k].mean(axis=0) for k in sorted(set(kinds))])
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-6)
-    return mean, projection, centroids.astype(np.float32)
-
-
-def _kind_weights(base: PreferenceWeights, x: np.ndarray,
-                  kinds: Sequence[str]) -> PreferenceWeights:
-    mean, projection, centroids = _fit_kinds(x, kinds)
-    return replace(base, kind_mean=mean, kind_projection=projection, kind_centroids=centroids)
-
-
-def _closeness(weights: PreferenceWeights, encoded: Sequence[Encoded]) -> float:
-    """Median over requests of their texts' raw closeness to a trained kind."""
-    raw = replace(weights, familiar_low=0.0, familiar_high=1.0)
-    values = [raw.familiarity(raw.kinds(np.vstack([e.request[None, :], e.events])))
-              for e in encoded]
-    return float(np.median(values)) if values else 1.0
+    return lda.xbar_.astype(np.float32), lda.scalings_[:, :n].astype(np.float32)
 
 
 def _platform_rows(enc: Encoded, ex: Example, weights: PreferenceWeights) -> np.ndarray:
@@ -315,39 +294,6 @@ def _fit_pairs(weights: PreferenceWeights, encoded: Sequence[Encoded],
     model = LogisticRegression(C=c, max_iter=500).fit(np.vstack(xs), np.concatenate(ys))
     return PreferenceWeights(**{**weights.__dict__, "pair_coef": model.coef_[0].astype(
         np.float32), "pair_bias": float(model.intercept_[0])})
-
-
-_HELD_SCENARIO_EXAMPLES = 1500
-"""Requests per held-out scenario whose platform-layer rows are computed out of scenario."""
-_HELD_PAIR_EXAMPLES = 2500
-"""Requests the event-relevance layer of a held-out-scenario fold is fitted on."""
-
-
-def _subsample(indices: Sequence[int], n: int, seed: int) -> list[int]:
-    chosen = list(indices)
-    if len(chosen) > n:
-        chosen = sorted(random.Random(seed).sample(chosen, n))
-    return chosen
-
-
-def _scenario_folds(train: Sequence[Example], vectors: _Vectors,
-                    labels: Mapping[str, TextLabel], base: PreferenceWeights,
-                    seed: int) -> list[tuple[PreferenceWeights, list[int]]]:
-    """For each training scenario: kind weights fitted without it, and (a sample of) its
-    requests. Their platform-layer rows are computed as on a scenario never trained on, so the
-    layer learns what to trust there; with one scenario there is nothing to hold out."""
-    scenarios = sorted({ex.scenario for ex in train})
-    if len(scenarios) < 2:
-        return []
-    out = []
-    for scenario in scenarios:
-        rest = [ex for ex in train if ex.scenario != scenario]
-        texts = _labelled_texts(rest, labels)
-        weights = _kind_weights(base, vectors.rows(texts), [labels[t].kind for t in texts])
-        idx = _subsample([i for i, ex in enumerate(train) if ex.scenario == scenario],
-                         _HELD_SCENARIO_EXAMPLES, seed)
-        out.append((weights, idx))
-    return out
 
 
 @dataclass(frozen=True)
@@ -372,11 +318,8 @@ def fit(
     labels: Mapping[str, TextLabel], *, pair_cs: Sequence[float] = (1.0,),
     platform_cs: Sequence[float] = (0.1, 1.0, 10.0), target_precision: float = 0.9,
     seed: int = 0, progress: Callable[[str], None] = lambda _: None,
-    scenario_folds: bool = True,
 ) -> FitReport:
-    """Fit every part on ``train`` (choosing C and the threshold on ``dev``).
-    ``scenario_folds=False`` skips the held-out-scenario rows: the kind space is then trusted
-    on every scenario (the ablation of ``bench/scenario_transfer.py``)."""
+    """Fit every part on ``train`` (choosing C and the threshold on ``dev``)."""
     from sklearn.linear_model import LogisticRegression
 
     vectors = _Vectors(embed, [*train, *dev], progress)
@@ -387,53 +330,33 @@ def fit(
     progress(f"trait probes and kind projection on {len(texts)} labelled texts")
     hidden, hidden_bias, attr_coef, attr_bias = _fit_probes(
         x, np.array([labels[t].traits for t in texts]), seed)
-    kind_mean, kind_proj, kind_centroids = _fit_kinds(x, [labels[t].kind for t in texts])
+    kind_mean, kind_proj = _fit_kinds(x, [labels[t].kind for t in texts])
     dim = x.shape[1]
     base = PreferenceWeights(
         attribute_hidden=hidden, attribute_hidden_bias=hidden_bias, attribute_coef=attr_coef,
         attribute_bias=attr_bias, kind_mean=kind_mean, kind_projection=kind_proj,
-        kind_centroids=kind_centroids,
         pair_coef=np.zeros(dim + 2 + len(ATTRIBUTES), np.float32),
         pair_bias=0.0, platform_coef=np.zeros(len(PLATFORM_FEATURES), np.float32),
         platform_bias=0.0)
-    held = _scenario_folds(train, vectors, labels, base, seed) if scenario_folds else []
-    if held:
-        low = float(np.median([_closeness(w, [enc_train[i] for i in idx]) for w, idx in held]))
-        base = replace(base, familiar_low=low, familiar_high=_closeness(base, enc_dev))
-        held = [(replace(w, familiar_low=base.familiar_low, familiar_high=base.familiar_high),
-                 idx) for w, idx in held]
-        progress(f"kind familiarity: {base.familiar_low:.2f} on held-out scenarios, "
-                 f"{base.familiar_high:.2f} on trained ones")
     users = sorted({ex.user_id for ex in train})
     random.Random(seed).shuffle(users)
     half = set(users[: len(users) // 2])
     folds = [[i for i, ex in enumerate(train) if (ex.user_id in half) == side]
              for side in (True, False)]
     y = np.concatenate([[p["name"] == ex.gold for p in ex.platforms] for ex in train])
-    y_held = np.concatenate([[p["name"] == train[i].gold for p in train[i].platforms]
-                             for _, idx in held for i in idx]) if held else np.zeros(0)
     best: FitReport | None = None
     for pc in pair_cs:
-        progress(f"event relevance, C={pc}: two user folds, {len(held)} scenario folds and "
-                 "the full fit")
+        progress(f"event relevance, C={pc}: two folds and the full fit")
         oof: list[np.ndarray] = [np.zeros(0)] * len(train)
         for fold, other in ((folds[0], folds[1]), (folds[1], folds[0])):
             partial = _fit_pairs(base, [enc_train[i] for i in other],
                                  [train[i] for i in other], pc)
             for i in fold:
                 oof[i] = _platform_rows(enc_train[i], train[i], partial)
-        for weights_s, idx in held:
-            scenario = train[idx[0]].scenario
-            others = _subsample([i for i, ex in enumerate(train) if ex.scenario != scenario],
-                                _HELD_PAIR_EXAMPLES, seed)
-            partial = _fit_pairs(weights_s, [enc_train[i] for i in others],
-                                 [train[i] for i in others], pc)
-            oof.extend(_platform_rows(enc_train[i], train[i], partial) for i in idx)
         layer = _fit_pairs(base, enc_train, train, pc)
         dev_rows = [_platform_rows(e, ex, layer) for e, ex in zip(enc_dev, dev, strict=True)]
-        targets = np.concatenate([y, y_held]).astype(np.int8)
         for qc in platform_cs:
-            model = LogisticRegression(C=qc, max_iter=2000).fit(np.vstack(oof), targets)
+            model = LogisticRegression(C=qc, max_iter=2000).fit(np.vstack(oof), y.astype(np.int8))
             weights = layer.with_platform_layer(model.coef_[0].astype(np.float32),
                                                 float(model.intercept_[0]))
             report = _report(weights, dev_rows, dev, train, pc, qc, target_precision)

@@ -7,7 +7,6 @@ follow new history without retraining, and never override a request that names i
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,7 @@ from assistant.graph import AssistantGraph
 from assistant.preference import (
     PreferenceModelMissing,
     PreferenceWeights,
-    derive,
-    encode,
     score_platforms,
-    shipped_weights,
     stated_preferences,
 )
 from assistant.state import Event, PlatformInfo
@@ -114,30 +110,6 @@ def test_three_contradicting_events_flip_the_choice() -> None:
          "ordered red wine: Rioja"))]
     after = _score(request, events + newer)
     assert max(after, key=after.__getitem__) == "LuxeLane"
-
-
-def test_the_kind_space_is_trusted_on_trained_scenarios_and_not_on_new_ones() -> None:
-    weights = shipped_weights()
-
-    def familiarity(texts: list[str]) -> float:
-        return weights.familiarity(weights.kinds(np.asarray(embed_texts(texts))))
-
-    shopping = ["ordered wine: Pinot Noir", "got denim jacket", "bought a sci-fi paperback",
-                "picked a vacuum cleaner"]
-    banking = ["paid the electricity bill", "transferred 200 euros to my savings account",
-               "sent money to a friend abroad", "set up a standing order for rent"]
-    assert familiarity(shopping) > 0.8
-    assert familiarity(banking) < familiarity(shopping) - 0.3
-
-
-def test_on_unfamiliar_kinds_the_events_are_compared_as_raw_embeddings() -> None:
-    untrusting = replace(shipped_weights(), familiar_low=0.99, familiar_high=1.0)
-    events = [_event(1, "LuxeLane", "paid the electricity bill"),
-              _event(2, "MegaMart", "sent money to a friend abroad")]
-    encoded = encode(embed_texts, "pay my gas bill", events, SHOPS, {})
-    derived = derive(untrusting, encoded)
-    assert derived.familiar == 0.0
-    np.testing.assert_allclose(derived.kind_sim, encoded.events @ encoded.request, atol=1e-6)
 
 
 def test_a_missing_or_foreign_weights_file_says_how_to_recover(tmp_path: Path) -> None:
