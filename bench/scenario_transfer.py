@@ -5,8 +5,8 @@ the dev-side stand-in used to choose the model for it. For each training scenari
 model is fitted (``train.preference.fit``, its usual dev users for C and threshold) on the
 other scenarios' training users and scored on every request of the held-out one, except those
 the runtime pins without the model (a request naming its platform or one of the user's record
-ids, ``assistant.pinning``). Only the synthesized training
-split of the given world seeds is read.
+ids, ``assistant.pinning``). Only the synthesized training split of the given world seeds is
+read.
 
 Run: ``python bench/scenario_transfer.py [--seeds 0] [--scenario shopping]``
 """
@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 
 from assistant.pinning import find_pin
+from assistant.preference import ATTRIBUTES
 from profiles.embeddings import CachedEmbedder, embed_texts
 from synth.world import WorldConfig, build_world
 from train.preference import (
-    Augment,
+    TextLabel,
     examples_from_records,
     fit,
-    generator_cues,
     predictions,
     split_users,
     synthesized,
+    train_and_dev,
 )
 
 
@@ -41,7 +43,6 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     data = synthesized(seeds, lambda s: build_world(WorldConfig(seed=s))[0])
     dev_users = split_users([r.user_id for r in data.records], args.dev_share, args.seed)
-    augment = Augment(cues=generator_cues())
     embed = CachedEmbedder(embed_texts)
     scenarios = args.scenario or sorted({r.scenario for r in data.records})
     print(f"`python bench/scenario_transfer.py --seeds {args.seeds}` ({date.today()})\n")
@@ -50,11 +51,7 @@ def main() -> None:
     total = Counter[str]()
     for held in scenarios:
         rest = [r for r in data.records if r.scenario != held]
-        train = examples_from_records([r for r in rest if r.user_id not in dev_users],
-                                      data.labels, traits=data.traits, augment=augment,
-                                      seed=args.seed)
-        dev = examples_from_records([r for r in rest if r.user_id in dev_users], data.labels,
-                                    traits=data.traits, augment=augment, seed=args.seed + 1)
+        train, dev = train_and_dev(data, rest, dev_users, args.seed)
         report = fit(train, dev, embed, data.labels, seed=args.seed)
         held_records = [r for r in data.records if r.scenario == held]
         tests = examples_from_records(held_records, data.labels)
@@ -79,11 +76,12 @@ def main() -> None:
           f"{100 * total['dev'] / len(scenarios):.1f} (mean) | |")
 
 
-def _trait(request: str, labels: dict) -> str:  # type: ignore[type-arg]
+def _trait(request: str, labels: Mapping[str, TextLabel]) -> str:
+    """The request's first trait (urgency before price, as the latent rule reads them)."""
     label = labels.get(request)
     if label is None:
         return "plain"
-    for name, flag in zip(("urgent", "budget", "premium"), label.traits, strict=True):
+    for name, flag in zip(ATTRIBUTES, label.traits, strict=True):
         if flag:
             return name
     return "plain"

@@ -217,6 +217,18 @@ def generator_cues() -> dict[str, tuple[str, ...]]:
     return {a: (*HISTORY_CUES.get(a, ()), *QUERY_CUES.get(a, ())) for a in ATTRIBUTES}
 
 
+def train_and_dev(data: Synthesized, records: Sequence[TrainingRecord], dev_users: set[str],
+                  seed: int) -> tuple[list[Example], list[Example]]:
+    """``records`` as training and dev examples (dev users held out), both with the variety of
+    :class:`Augment` over the generator's cue phrases (the dev side with its own draw)."""
+    augment = Augment(cues=generator_cues())
+    train = examples_from_records([r for r in records if r.user_id not in dev_users],
+                                  data.labels, traits=data.traits, augment=augment, seed=seed)
+    dev = examples_from_records([r for r in records if r.user_id in dev_users], data.labels,
+                                traits=data.traits, augment=augment, seed=seed + 1)
+    return train, dev
+
+
 class _Vectors:
     """Every text embedded once (requests, events, platform texts, statements)."""
 

@@ -88,25 +88,14 @@ def preference_command(
     training users; prints dev accuracy next to the baselines it must beat."""
     from assistant.preference import shipped_model_path
     from profiles.embeddings import CachedEmbedder, embed_texts
-    from train.preference import (
-        Augment,
-        examples_from_records,
-        fit,
-        generator_cues,
-        split_users,
-        synthesized,
-    )
+    from train.preference import fit, split_users, synthesized, train_and_dev
 
     data = synthesized(_seeds(seeds), _world)
-    records, labels, traits = data.records, data.labels, data.traits
-    dev_users = split_users([r.user_id for r in records], dev_share, seed)
-    augment = Augment(cues=generator_cues())
-    train = examples_from_records([r for r in records if r.user_id not in dev_users],
-                                  labels, traits=traits, augment=augment, seed=seed)
-    dev = examples_from_records([r for r in records if r.user_id in dev_users], labels,
-                                traits=traits, augment=augment, seed=seed + 1)
+    dev_users = split_users([r.user_id for r in data.records], dev_share, seed)
+    train, dev = train_and_dev(data, data.records, dev_users, seed)
     _say(f"{len(train)} training requests, {len(dev)} dev requests ({len(dev_users)} dev users)")
-    report = fit(train, dev, CachedEmbedder(embed_texts), labels, seed=seed, progress=_say)
+    report = fit(train, dev, CachedEmbedder(embed_texts), data.labels, seed=seed,
+                 progress=_say)
     target = _save(report.weights, out, shipped_model_path())
     console.print(f"| dev users ({report.n_dev} requests) | platform accuracy |\n|---|---|")
     for name, value in report.baselines.items():
