@@ -26,7 +26,7 @@ from assistant.errors import ModelUnavailable
 from assistant.parsing import message_text, parse_answer_text, parse_tool_calls
 from assistant.pinning import RECORD_ID, find_pin
 from assistant.preference import shipped_weights
-from assistant.prompts import messages_text, render_messages
+from assistant.prompts import answer_scope, messages_text, render_messages
 from assistant.safety import CHANGES_STATE
 from assistant.state import (
     Candidate,
@@ -214,26 +214,28 @@ def _count_tokens(ai: AIMessage, text: str, ctx: Context) -> tuple[int, str]:
 
 
 def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """One model call: which platform, which calls. On a repair round the rejected answers and
-    their errors are part of the prompt."""
+    """One model call: which platform, which calls. The prompt lists only what the answer may
+    name (``prompts.answer_scope``); on a repair round the rejected answers and their errors
+    are part of it."""
     ctx = runtime.context
     candidates = state["candidates"]
     attempts = state.get("attempts", [])
     turns = state.get("turns", [])
     tools = [(c["platform"], c["tool"]) for c in candidates]
+    offered = set(state.get("offered_apis") or [c["tool"]["function"]["name"]
+                                                for c in candidates])
+    callable_tools = [(p, t) for p, t in tools if t["function"]["name"] in offered]
+    allowed = _allowed_platforms(state)
+    shown_platforms, shown_tools = answer_scope(state["platforms"], callable_tools, allowed)
     messages = render_messages(
         basic_features=state["basic_features"], history=state["evidence"],
-        platforms=state["platforms"], tools=tools,
+        platforms=shown_platforms, tools=shown_tools,
         query=state["effective_request"],
         prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts,
         preference=state.get("preference") if ctx.preference != "off" else None)
     kwargs: dict[str, Any] = {}
     if ctx.max_new_tokens:
         kwargs["max_tokens"] = ctx.max_new_tokens
-    offered = set(state.get("offered_apis") or [c["tool"]["function"]["name"]
-                                                for c in candidates])
-    callable_tools = [(p, t) for p, t in tools if t["function"]["name"] in offered]
-    allowed = _allowed_platforms(state)
     per_platform = max(sum(1 for p, _ in callable_tools if p in (name, None))
                        for name in allowed) if allowed else MAX_CALLS
     grammar = (answer_grammar(allowed, callable_tools, max_calls=min(MAX_CALLS, per_platform),

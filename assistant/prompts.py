@@ -135,6 +135,20 @@ PREFERENCE_NOTE = ("estimated from this user's history; prefer the first unless 
                    "says otherwise")
 
 
+def answer_scope(
+    platforms: Sequence[PlatformInfo], tools: Sequence[tuple[str | None, Mapping[str, Any]]],
+    allowed: Sequence[str],
+) -> tuple[list[PlatformInfo], list[tuple[str | None, Mapping[str, Any]]]]:
+    """The platforms and APIs a prompt lists: those the answer grammar lets the model name.
+
+    Why: once the preference model (or a pin) has fixed the platform and the intent scorer the
+    API, the other platforms and APIs cannot be called, yet each costs pre-fill time (about
+    3 ms per token on a 2-core CPU, most of a turn). ``tools`` are the callable ones; an API
+    with no platform (``None``) is kept, as the grammar keeps it."""
+    shown = [p for p in platforms if p["name"] in allowed]
+    return shown, [(owner, t) for owner, t in tools if owner is None or owner in allowed]
+
+
 def _render_preference(preference: PreferenceView) -> str:
     """The preference model's scores and the top platform's deciding events, in two lines."""
     scores = ", ".join(f"{data_text(s['platform'], 40)} {s['probability']:.2f}"

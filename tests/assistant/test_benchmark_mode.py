@@ -42,8 +42,15 @@ def test_inline_sample_gives_platform_and_calls() -> None:
         "phone": "555-0111"}}]
     assert pred["raw"] == GOOD and pred["prompt_tokens"] > 0
     prompt = model.prompt_text(0)
-    assert "FastFood_deleteAccount(" in prompt  # paper setting: every tool of the sample
     assert "ordered a sushi platter" in prompt and "3 Bay St" in prompt
+    # the prompt lists what the answer may call: the narrowed platform's chosen API
+    assert "FineDine_orderFood(" in prompt and "FastFood_deleteAccount(" not in prompt
+
+
+def test_paper_setting_lists_every_tool_when_nothing_narrows() -> None:
+    model = fake(GOOD)
+    run_benchmark_sample(_sample(), model, preference="off", grounding=False)
+    assert "FastFood_deleteAccount(" in model.prompt_text(0)
 
 
 def test_benchmark_mode_repairs_then_returns_the_last_answer() -> None:
@@ -64,7 +71,8 @@ def test_openai_tool_calls_are_accepted() -> None:
 
 def test_compact_setting_keeps_every_platform() -> None:
     model = fake(GOOD)
-    run_benchmark_sample(_sample(), model, embed=embed_texts, tools_per_platform=1, history_k=1)
+    run_benchmark_sample(_sample(), model, embed=embed_texts, tools_per_platform=1, history_k=1,
+                         preference="off")  # the model chooses the platform: all are listed
     tools_part = model.prompt_text(0).split("<platforms>\n")[1]
     assert tools_part.count("_orderFood(") == 2  # the best API of each platform
     assert "deleteAccount" not in tools_part

@@ -141,6 +141,10 @@ def _grammar(model: Any) -> str:
     return str(model.options[0]["extra_body"]["structured_outputs"]["grammar"])
 
 
+def _platform_listing(prompt: str) -> str:
+    return prompt.split("<platforms>\n")[1].split("</platforms>")[0]
+
+
 def test_constrain_narrows_the_grammar_and_hint_only_informs() -> None:
     answer = "FineDine:[FineDine_orderFood(dish='sushi')]"
     constrained = fake(answer)
@@ -149,9 +153,12 @@ def test_constrain_narrows_the_grammar_and_hint_only_informs() -> None:
     assert pred["preference"] and pred["preference"]["scores"][0]["platform"] == "FineDine"
     assert "FineDine:[" in _grammar(constrained) and "FastFood:[" not in _grammar(constrained)
     assert "<platform_scores>" in constrained.prompt_text(0)
+    listing = _platform_listing(constrained.prompt_text(0))
+    assert "FineDine_orderFood" in listing and "FastFood" not in listing  # only what it may call
     hinted = fake(answer)
     run_benchmark_sample(_sample("order sushi for dinner"), hinted, preference="hint")
     assert "FastFood:[" in _grammar(hinted) and "<platform_scores>" in hinted.prompt_text(0)
+    assert "FastFood_orderFood" in _platform_listing(hinted.prompt_text(0))
     off = fake(answer)
     pred = run_benchmark_sample(_sample("order sushi for dinner"), off, preference="off")
     assert pred["preference"] is None and "<platform_scores>" not in off.prompt_text(0)
@@ -163,6 +170,7 @@ def test_a_request_that_names_its_platform_stays_pinned() -> None:
                                 preference="constrain")
     assert pred["preference"] and pred["preference"]["scores"][0]["platform"] == "FineDine"
     assert "FastFood:[" in _grammar(model) and "FineDine:[" not in _grammar(model)
+    assert "FineDine" not in _platform_listing(model.prompt_text(0))
     assert pred["platform"] == "FastFood" and pred["valid"]
 
 
