@@ -115,8 +115,11 @@ def runtime_prompt(
     record: TrainingRecord, *, embed: Embedder | None, history_k: int | None,
     tools_per_platform: int | None, preference: PreferenceMode = DEFAULT_PREFERENCE,
 ) -> list[ChatMessage]:
-    """The messages the graph's ``decide`` node sends for this record in benchmark mode: the
-    same source (``SampleSource``), retrieval, preference model and renderer.
+    """The messages the graph's ``decide`` node sends for this record in benchmark mode when
+    nothing narrows the answer (every candidate platform and API listed): the same source
+    (``SampleSource``), retrieval, preference model and renderer. The runtime lists only what
+    its grammar allows (``prompts.answer_scope``); the shipped adapter was trained on these
+    full listings and serves the narrowed ones (measured in ``bench/RESULTS.md``).
 
     ``record`` must carry full tool specs (:func:`resolve_tools`)."""
     query = record.query.strip()
