@@ -106,10 +106,12 @@ def test_training_prompt_is_the_prompt_the_graph_sends() -> None:
             "query": record.query,
         },
         model,
+        preference="hint", grounding=False,  # nothing narrows: every candidate is listed
     )
     roles = {"system": "system", "human": "user", "ai": "assistant"}
     sent = [{"role": roles[m.type], "content": str(m.content)} for m in model.seen[0]]
-    assert sent == runtime_prompt(record, embed=None, history_k=None, tools_per_platform=None)
+    assert sent == runtime_prompt(record, embed=None, history_k=None, tools_per_platform=None,
+                                  preference="hint")
 
 
 def test_loss_mask_covers_only_the_answer(workspace: Path) -> None:
