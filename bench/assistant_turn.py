@@ -32,21 +32,18 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from assistant import accounts
-from assistant.checkpoints import open_checkpointer
 from assistant.context import DEFAULT_HISTORY_K, Context
 from assistant.graph import build_graph
 from assistant.prompts import ChatMessage, render_paper_messages
-from assistant.sources import StoreSource
 from assistant.turns import run_turn
 from profiles.db import init_db, make_engine
-from profiles.embeddings import embed_texts
 from profiles.history_index import HistoryIndex
 from profiles.io import default_seed_file, read_persona_file
 from toolcatalog import state as _api_tables  # noqa: F401  (registers the api_record table)
-from toolcatalog.executor import MockExecutor
 from toolcatalog.loader import load_catalog
 from toolcatalog.models import Catalog
-from toolcatalog.retrieval import ToolIndex
+from ui.settings import Settings
+from ui.wiring import open_checkpointer_for, open_workspace
 
 EVERYDAY = {
     "shopping": "buy me a pack of AA batteries",
@@ -141,6 +138,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tokens-only", action="store_true",
                         help="Count prompt tokens without a model (no latency numbers).")
     parser.add_argument("--users", type=int, default=8, help="Seeded personas to use.")
+    parser.add_argument("--pause-s", type=float, default=0.0,
+                        help="Idle seconds before each turn (a user reading and typing); the "
+                             "server's threads then stop spinning before the next turn's own "
+                             "CPU work starts.")
     parser.add_argument("--out", type=Path, default=None,
                         help="Summary JSON (default <workspace>/assistant_turn.json).")
     args = parser.parse_args(argv)
@@ -180,18 +181,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with ExitStack() as stack:
         model: BaseChatModel = recorder if args.tokens_only else stack.enter_context(chat_model(
             args.base_url, args.model, workspace=ws, max_retries=0, timeout=600))
-        saver = stack.enter_context(open_checkpointer(ws / "checkpoints.sqlite"))
+        settings = Settings(workspace=ws, database_url=f"sqlite:///{ws / 'ptool.db'}",
+                            chroma_url=None, chroma_path=ws / "chroma")
+        saver = stack.enter_context(open_checkpointer_for(settings))
         node_seconds = _time_nodes()
         graph = build_graph(saver)
-        source = StoreSource(engine=engine, history_index=index, catalog=catalog,
-                             tool_index=ToolIndex(catalog, embed_texts),
-                             executor=MockExecutor(catalog, engine))
+        # the chat process's wiring: the same caches (request and event vectors in memory,
+        # API vectors persisted in the workspace) as `ptool chat` and the app
+        source = open_workspace(settings).source()
         context = Context(chat_model=model, source=source, history_k=args.history_k,
                           tools_per_platform=args.tools_per_platform, consent="never_ask",
                           max_new_tokens=args.max_new_tokens,
                           count_tokens=lambda text: len(tokenizer(text)["input_ids"]),
                           model_label=args.base_url or "embedded server")
         for n, (user, scenario, request) in enumerate(plan):
+            time.sleep(args.pause_s)
             node_seconds.clear()
             start = time.perf_counter()
             result = run_turn(graph, context=context, user=user, request=request)

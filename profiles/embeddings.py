@@ -140,7 +140,9 @@ class StoredVectors:
     For catalog texts only: requests and history never go through it, since whatever it is given
     is stored. A collection that cannot be read or written (a damaged index) costs the cache,
     not the answer: the texts are embedded as if there were none. ``embedded`` counts the texts
-    this object had to embed (tests, start-up benchmarks)."""
+    this object had to embed (tests, start-up benchmarks). Vectors read once are kept in
+    memory too (a catalog is bounded, a few hundred texts), so a process's later turns do not
+    ask Chroma again."""
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray],
                  collection: Callable[[], Any], model: str = MODEL_PACKAGE) -> None:
@@ -148,19 +150,24 @@ class StoredVectors:
         self._collection = collection
         self._model = model
         self.embedded = 0
+        self._memory: dict[str, np.ndarray] = {}
 
     def _key(self, text: str) -> str:
         return hashlib.sha256(f"{self._model}\n{text}".encode()).hexdigest()[:40]
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         keys = [self._key(t) for t in texts]
-        try:
-            collection = self._collection()
-            found = collection.get(ids=list(dict.fromkeys(keys)), include=["embeddings"])
-            have = {k: np.asarray(v, dtype=np.float32)
-                    for k, v in zip(found["ids"], found["embeddings"], strict=True)}
-        except Exception:  # a broken cache must not break the answer
-            collection, have = None, {}
+        have = {k: self._memory[k] for k in keys if k in self._memory}
+        unread = list(dict.fromkeys(k for k in keys if k not in have))
+        collection = None
+        if unread:
+            try:
+                collection = self._collection()
+                found = collection.get(ids=unread, include=["embeddings"])
+                have.update({k: np.asarray(v, dtype=np.float32)
+                             for k, v in zip(found["ids"], found["embeddings"], strict=True)})
+            except Exception:  # a broken cache must not break the answer
+                collection = None
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
                                      if k not in have))
         if missing:
@@ -172,4 +179,5 @@ class StoredVectors:
                 with contextlib.suppress(Exception):
                     collection.upsert(ids=list(fresh),
                                       embeddings=[list(map(float, v)) for v in fresh.values()])
+        self._memory.update(have)
         return np.stack([have[k] for k in keys])

@@ -21,7 +21,6 @@ from sqlmodel import Session
 from assistant import accounts, turns
 from assistant.context import Context
 from assistant.graph import AssistantGraph, build_graph
-from assistant.sources import StoreSource
 from profiles import crud
 from ui.wiring import Workspace, open_checkpointer_for, thread_forget_hook
 
@@ -48,9 +47,7 @@ class ChatService:
 
     def context(self) -> Context:
         ws = self.workspace
-        source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
-                             tool_index=self.tool_index, executor=ws.executor)
-        return Context(chat_model=self.chat_model_factory(), source=source,
+        return Context(chat_model=self.chat_model_factory(), source=ws.source(self.tool_index),
                        answer_grammar=ws.settings.answer_grammar,
                        preference=ws.settings.preference,
                        preapproved=ws.settings.preapproved)

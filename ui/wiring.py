@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from assistant import accounts, checkpoints
 from assistant.accounts import ForgetHook
 from assistant.checkpoints import Checkpointer
+from assistant.sources import StoreSource
 from profiles.db import StoreUnavailable, check_reachable, check_schema, init_db, make_engine
 from profiles.embeddings import RUNTIME_CACHE, CachedEmbedder, StoredVectors, embed_texts
 from profiles.history_index import HistoryIndex, IndexUnavailable
@@ -47,6 +48,12 @@ class Workspace:
         once per workspace rather than once per process."""
         return ToolIndex(self.catalog, CachedEmbedder(embed_texts, RUNTIME_CACHE),
                          catalog_embed=StoredVectors(embed_texts, self.index.catalog_vectors))
+
+    def source(self, tool_index: ToolIndex | None = None) -> StoreSource:
+        """What a chat turn reads and writes through (chat, app, turn benchmark alike);
+        ``tool_index`` lets a long-lived caller keep one index, and its caches, across turns."""
+        return StoreSource(engine=self.engine, history_index=self.index, catalog=self.catalog,
+                           tool_index=tool_index or self.tool_index(), executor=self.executor)
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -21,7 +21,6 @@ from sqlmodel import Session
 from assistant.context import DEFAULT_HISTORY_K, DEFAULT_TOOLS_PER_PLATFORM, Context
 from assistant.errors import ModelUnavailable, ThreadNotFound
 from assistant.graph import build_graph
-from assistant.sources import StoreSource
 from assistant.turns import TurnResult, answer_consent, run_turn
 from profiles import crud
 from ui.errors import cli_errors, fail
@@ -125,9 +124,7 @@ def chat(
         model, label = stack.enter_context(chat_model_for(settings))
         saver = stack.enter_context(open_checkpointer_for(settings))
         graph = build_graph(saver)
-        source = StoreSource(engine=ws.engine, history_index=ws.index, catalog=ws.catalog,
-                             tool_index=ws.tool_index(), executor=ws.executor)
-        context = Context(chat_model=model, source=source, history_k=history_k,
+        context = Context(chat_model=model, source=ws.source(), history_k=history_k,
                           tools_per_platform=tools_per_platform, model_label=label,
                           answer_grammar=settings.answer_grammar,
                           preference=settings.preference,
