@@ -226,10 +226,10 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                                                 for c in candidates])
     callable_tools = [(p, t) for p, t in tools if t["function"]["name"] in offered]
     allowed = _allowed_platforms(state)
-    shown_platforms, shown_tools = answer_scope(state["platforms"], callable_tools, allowed)
+    scope = answer_scope(state["platforms"], callable_tools, allowed, state["evidence"])
     messages = render_messages(
-        basic_features=state["basic_features"], history=state["evidence"],
-        platforms=shown_platforms, tools=shown_tools,
+        basic_features=state["basic_features"], history=scope.history,
+        platforms=scope.platforms, tools=scope.tools,
         query=state["effective_request"],
         prior_turns=turns[-ctx.prior_turns:] if ctx.prior_turns else [], attempts=attempts,
         preference=state.get("preference") if ctx.preference != "off" else None)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from assistant.state import Attempt, Event, PlatformInfo, PreferenceView, Turn
 from ptbench.answers import Call, ParsedOutput, RenderError, render_text
@@ -135,18 +135,32 @@ PREFERENCE_NOTE = ("estimated from this user's history; prefer the first unless 
                    "says otherwise")
 
 
+class Scope(NamedTuple):
+    """What one decide prompt lists (see :func:`answer_scope`)."""
+
+    platforms: list[PlatformInfo]
+    tools: list[tuple[str | None, Mapping[str, Any]]]
+    history: list[Event]
+
+
 def answer_scope(
     platforms: Sequence[PlatformInfo], tools: Sequence[tuple[str | None, Mapping[str, Any]]],
-    allowed: Sequence[str],
-) -> tuple[list[PlatformInfo], list[tuple[str | None, Mapping[str, Any]]]]:
-    """The platforms and APIs a prompt lists: those the answer grammar lets the model name.
+    allowed: Sequence[str], history: Sequence[Event],
+) -> Scope:
+    """The platforms, APIs and history events a prompt lists: those about what the answer
+    grammar lets the model name.
 
     Why: once the preference model (or a pin) has fixed the platform and the intent scorer the
-    API, the other platforms and APIs cannot be called, yet each costs pre-fill time (about
-    3 ms per token on a 2-core CPU, most of a turn). ``tools`` are the callable ones; an API
-    with no platform (``None``) is kept, as the grammar keeps it."""
+    API, the other platforms and APIs cannot be called, yet each costs pre-fill time (1.5-3 ms
+    per token on a 2-core CPU, most of a turn). The history is then kept to the events on the
+    allowed platform: they are what the values can follow (the usual dish, the last address),
+    while the others only argued for a platform that is no longer open. With every platform
+    allowed, nothing is left out. ``tools`` are the callable ones; an API with no platform
+    (``None``) is kept, as the grammar keeps it."""
     shown = [p for p in platforms if p["name"] in allowed]
-    return shown, [(owner, t) for owner, t in tools if owner is None or owner in allowed]
+    narrowed = len(shown) < len(platforms)
+    return Scope(shown, [(owner, t) for owner, t in tools if owner is None or owner in allowed],
+                 [e for e in history if not narrowed or e["platform"] in allowed])
 
 
 def _render_preference(preference: PreferenceView) -> str:

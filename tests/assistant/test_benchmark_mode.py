@@ -47,6 +47,24 @@ def test_inline_sample_gives_platform_and_calls() -> None:
     assert "FineDine_orderFood(" in prompt and "FastFood_deleteAccount(" not in prompt
 
 
+def test_a_narrowed_answer_keeps_the_history_of_its_platform() -> None:
+    sample = _sample(False)
+    sample["user_profile"]["user_history"]["takeout"] = [
+        {"platform": "FineDine", "action": f"ordered sushi set number {n}"} for n in range(4)
+    ] + [{"platform": "FastFood", "action": "ordered a burger meal"}]
+    model = fake(GOOD)
+    pred = run_benchmark_sample(sample, model, embed=embed_texts, tools_per_platform=1,
+                                history_k=5)
+    assert pred["platform"] == "FineDine"
+    history = model.prompt_text(0).split("<history>\n")[1].split("</history>")[0]
+    assert "sushi set number 0" in history and "burger meal" not in history
+
+    model = fake(GOOD)
+    run_benchmark_sample(sample, model, embed=embed_texts, tools_per_platform=1, history_k=5,
+                         preference="hint")  # nothing narrowed: every retrieved event stays
+    assert "burger meal" in model.prompt_text(0)
+
+
 def test_paper_setting_lists_every_tool_when_nothing_narrows() -> None:
     model = fake(GOOD)
     run_benchmark_sample(_sample(), model, preference="off", grounding=False)
@@ -103,7 +121,9 @@ def test_ranked_history_stays_in_the_platforms_scenario() -> None:
                   {"platform": "IndieWave", "action": "played a playlist to order sushi to"}],
     }
     model = fake(GOOD)
-    run_benchmark_sample(sample, model, embed=embed_texts, tools_per_platform=1, history_k=2)
+    # hint: every platform stays open, so the prompt shows all the retrieved events
+    run_benchmark_sample(sample, model, embed=embed_texts, tools_per_platform=1, history_k=2,
+                         preference="hint")
     history = model.prompt_text(0).split("<history>\n")[1].split("</history>")[0]
     assert "ordered fries" in history and "sushi platter" in history
     assert "IndieWave" not in history
