@@ -26,7 +26,7 @@ from assistant.errors import ModelUnavailable
 from assistant.parsing import message_text, parse_answer_text, parse_tool_calls
 from assistant.pinning import RECORD_ID, find_pin
 from assistant.preference import shipped_weights
-from assistant.prompts import answer_scope, messages_text, render_messages
+from assistant.prompts import answer_scope, data_text, messages_text, render_messages
 from assistant.safety import CHANGES_STATE
 from assistant.state import (
     Candidate,
@@ -213,6 +213,14 @@ def _count_tokens(ai: AIMessage, text: str, ctx: Context) -> tuple[int, str]:
     return max(1, len(text) // 4), "chars/4"
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first error of a chain (client wrappers say "Connection error." and keep what
+    happened, e.g. the embedded server's start-up log, underneath)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
 def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """One model call: which platform, which calls. The prompt lists only what the answer may
     name (``prompts.answer_scope``); on a repair round the rejected answers and their errors
@@ -246,9 +254,11 @@ def decide(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     try:
         reply = ctx.chat_model.invoke([dict(m) for m in messages], **kwargs)
     except MODEL_ERRORS as exc:
+        root = _root_cause(exc)
+        cause = f"; {data_text(str(root), 600)}" if root is not exc else ""
         raise ModelUnavailable(
-            f"{ctx.model_label} did not answer ({type(exc).__name__}: {exc}). Check that the "
-            "model server is running, or set PTOOL_MODEL_BASE_URL to a reachable "
+            f"{ctx.model_label} did not answer ({type(exc).__name__}: {exc}{cause}). Check "
+            "that the model server is running, or set PTOOL_MODEL_BASE_URL to a reachable "
             "OpenAI-compatible endpoint; the chat thread is unchanged, retry the request."
         ) from exc
     ai = reply if isinstance(reply, AIMessage) else AIMessage(content=reply.content)

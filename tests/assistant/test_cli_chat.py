@@ -57,6 +57,25 @@ def test_endpoint_down_says_what_to_do(env: dict[str, str]) -> None:
     assert listed.exit_code == 0 and "order me a hamburger" in listed.output
 
 
+def test_an_embedded_server_that_cannot_start_shows_its_log(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server loads while the turn runs; when it dies, the model call's error carries
+    its log and nothing is executed."""
+    from train.serving import embedded
+
+    def broken(**kw: object) -> list[str]:
+        return [embedded.sys.executable, "-c", "raise SystemExit('model file is missing')"]
+
+    monkeypatch.setattr(embedded, "server_command", broken)
+    monkeypatch.delenv("PTOOL_MODEL_BASE_URL", raising=False)
+    result = runner.invoke(_app(), ["chat", "--user", "alice", "order me a hamburger"],
+                           env=env)
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "did not answer" in output and "model file is missing" in output
+
+
 def test_unknown_user_and_missing_user(env: dict[str, str]) -> None:
     result = runner.invoke(_app(), ["chat", "--user", "alise", "--threads"], env=env)
     assert result.exit_code == 1 and "ptool users" in result.output

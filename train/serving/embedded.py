@@ -15,10 +15,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,37 +139,64 @@ def server_env(backend: str = "auto", api_key: str | None = None) -> dict[str, s
     return env
 
 
+class _Startup:
+    """Waits, once, for a started child to answer /health; remembers a failure."""
+
+    def __init__(self, proc: subprocess.Popen[Any], log: Any, url: str, timeout: float) -> None:
+        self._proc, self._log, self._url = proc, log, url
+        self._deadline = time.monotonic() + timeout
+        self._lock = threading.Lock()
+        self._outcome: EmbeddedServerError | bool = False
+
+    def wait(self) -> None:
+        with self._lock:
+            if self._outcome is False:
+                self._outcome = self._poll()
+            if isinstance(self._outcome, EmbeddedServerError):
+                raise self._outcome
+
+    def _poll(self) -> EmbeddedServerError | bool:
+        while not _healthy(self._url):
+            if self._proc.poll() is not None or time.monotonic() > self._deadline:
+                self._log.seek(0)
+                tail = self._log.read().decode(errors="replace")[-3000:]
+                why = (f"exited with {self._proc.returncode}" if self._proc.poll() is not None
+                       else "timed out")
+                return EmbeddedServerError(f"embedded model server {why}:\n{tail}")
+            time.sleep(0.2)
+        return True
+
+
 @dataclass(frozen=True)
 class RunningServer:
-    """A started server: its OpenAI base URL (``.../v1``) and process id (for RSS readings)."""
+    """A started server: its OpenAI base URL (``.../v1``), process id (for RSS readings) and
+    ``ready``, which blocks until it answers (raising :class:`EmbeddedServerError` if it
+    never does; at once when it already has)."""
 
     url: str
     pid: int
+    ready: Callable[[], None]
 
 
 @contextmanager
 def running_server(
-    cmd: list[str], *, port: int, startup_timeout: float = 180.0, api_key: str | None = None
+    cmd: list[str], *, port: int, startup_timeout: float = 180.0, api_key: str | None = None,
+    wait: bool = True,
 ) -> Iterator[RunningServer]:
-    """Run ``cmd`` (a server listening on ``port``) until the block ends; wait for /health
-    (which needs no key)."""
+    """Run ``cmd`` (a server listening on ``port``) until the block ends. With ``wait`` the
+    block starts once /health (which needs no key) answers; without, at once, and the caller
+    calls ``ready()`` before its first request -- so its own start-up runs while the model
+    loads (a one-shot ``ptool chat`` spends seconds on imports and retrieval first)."""
     backend = cmd[cmd.index("--backend") + 1] if "--backend" in cmd else "auto"
     env = server_env(backend, api_key)
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile(mode="w+b") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + startup_timeout
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    tail = log.read().decode(errors="replace")[-3000:]
-                    why = (
-                        f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
-                    )
-                    raise EmbeddedServerError(f"embedded model server {why}:\n{tail}")
-                time.sleep(0.5)
-            yield RunningServer(f"{url}/v1", proc.pid)
+            startup = _Startup(proc, log, url, startup_timeout)
+            if wait:
+                startup.wait()
+            yield RunningServer(f"{url}/v1", proc.pid, startup.wait)
         finally:
             stop_process(proc)
 
@@ -183,8 +211,10 @@ def embedded_server(
     extra: list[str] | None = None,
     startup_timeout: float = 180.0,
     api_key: str | None = None,
+    wait: bool = True,
 ) -> Iterator[RunningServer]:
-    """Run the model server on a free port for the ``with`` block.
+    """Run the model server on a free port for the ``with`` block (``wait``: see
+    :func:`running_server`).
 
     ``adapter_dir`` defaults to the project's ``train/adapters``: model ``ptool`` is then the
     trained adapter when there is one, else the bare base model (see :mod:`train.serving.models`).
@@ -204,6 +234,6 @@ def embedded_server(
         extra=extra,
     )
     with running_server(
-        cmd, port=port, startup_timeout=startup_timeout, api_key=api_key
+        cmd, port=port, startup_timeout=startup_timeout, api_key=api_key, wait=wait
     ) as server:
         yield server
