@@ -36,11 +36,7 @@ from assistant.context import DEFAULT_HISTORY_K, Context
 from assistant.graph import build_graph
 from assistant.prompts import ChatMessage, render_paper_messages
 from assistant.turns import run_turn
-from profiles.db import init_db, make_engine
-from profiles.history_index import HistoryIndex
 from profiles.io import default_seed_file, read_persona_file
-from toolcatalog import state as _api_tables  # noqa: F401  (registers the api_record table)
-from toolcatalog.loader import load_catalog
 from toolcatalog.models import Catalog
 from ui.settings import Settings
 from ui.wiring import open_checkpointer_for, open_workspace
@@ -154,14 +150,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from train.serving.client import chat_model
 
     ws: Path = args.workspace
-    ws.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(f"sqlite:///{ws / 'ptool.db'}")
-    init_db(engine)
-    index = HistoryIndex.from_path(ws / "chroma", engine)
+    settings = Settings(workspace=ws, database_url=f"sqlite:///{ws / 'ptool.db'}",
+                        chroma_url=None, chroma_path=ws / "chroma")
+    # the chat process's wiring: the same caches (request and event vectors in memory, API
+    # vectors persisted in the workspace) as `ptool chat` and the app
+    store = open_workspace(settings, create=True)
+    engine, catalog = store.engine, store.catalog
     personas = read_persona_file(default_seed_file())
     personas.users = personas.users[: args.users]  # idempotent: seeded once per workspace
-    accounts.seed_personas(engine=engine, index=index, personas=personas)
-    catalog = load_catalog()
+    accounts.seed_personas(engine=engine, index=store.index, personas=personas)
     tokenizer = AutoTokenizer.from_pretrained(str(ensure_converted(ws)))
 
     def template_tokens(messages: list[ChatMessage]) -> int:
@@ -181,15 +178,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with ExitStack() as stack:
         model: BaseChatModel = recorder if args.tokens_only else stack.enter_context(chat_model(
             args.base_url, args.model, workspace=ws, max_retries=0, timeout=600))
-        settings = Settings(workspace=ws, database_url=f"sqlite:///{ws / 'ptool.db'}",
-                            chroma_url=None, chroma_path=ws / "chroma")
         saver = stack.enter_context(open_checkpointer_for(settings))
         node_seconds = _time_nodes()
         graph = build_graph(saver)
-        # the chat process's wiring: the same caches (request and event vectors in memory,
-        # API vectors persisted in the workspace) as `ptool chat` and the app
-        source = open_workspace(settings).source()
-        context = Context(chat_model=model, source=source, history_k=args.history_k,
+        context = Context(chat_model=model, source=store.source(), history_k=args.history_k,
                           tools_per_platform=args.tools_per_platform, consent="never_ask",
                           max_new_tokens=args.max_new_tokens,
                           count_tokens=lambda text: len(tokenizer(text)["input_ids"]),
