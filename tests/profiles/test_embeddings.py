@@ -1,10 +1,15 @@
-"""The bundled MiniLM, run with transformers, gives the sentence-transformers vectors: the
-stored history and catalog vectors stay valid, whatever computed them."""
+"""The bundled MiniLM, exported to ONNX and run in ONNX Runtime, gives the sentence-transformers
+vectors: the stored history and catalog vectors stay valid, whatever computed them."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from profiles import embeddings
 from profiles.embeddings import DIM, embed_texts
 
 WINE = "order me a bottle of red wine"
@@ -35,3 +40,32 @@ def test_a_text_gets_the_same_vector_alone_or_in_a_padded_batch() -> None:
 
 def test_no_texts_give_an_empty_matrix() -> None:
     assert embed_texts([]).shape == (0, DIM)
+
+
+@pytest.fixture
+def fresh_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A process that has not loaded the model yet, with its export cache under ``tmp_path``."""
+    monkeypatch.setenv(embeddings.CACHE_ENV, str(tmp_path / "cache"))
+    embeddings._load_model.cache_clear()
+    yield tmp_path
+    embeddings._load_model.cache_clear()  # the next test loads the shared export again
+
+
+def test_a_damaged_export_is_replaced_and_the_vectors_are_right(fresh_model: Path) -> None:
+    path = embeddings.onnx_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an onnx model")  # e.g. a copy cut short
+    vectors = embed_texts([WINE])
+    assert np.allclose(vectors[0][:6], REFERENCE[WINE], atol=1e-4)
+    assert path.stat().st_size > 1_000_000
+    assert not list(path.parent.glob("*.part"))  # no temporary file left behind
+
+
+def test_an_unwritable_cache_names_the_setting_to_change(
+    fresh_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = fresh_model / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv(embeddings.CACHE_ENV, str(blocker))  # a directory cannot go there
+    with pytest.raises(embeddings.EmbeddingModelMissing, match=embeddings.CACHE_ENV):
+        embed_texts([WINE])

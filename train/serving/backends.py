@@ -57,7 +57,7 @@ def build_engine(
     if loaded is None:
         loaded = _load_torch(workspace, base, adapters, dtype, threads, prefix_cache, merge)
     log.info("engine: %s", loaded.engine)
-    engine = Engine(loaded, max_queue=max_queue, jump_forward=jump_forward)
+    engine = Engine(loaded, max_queue=max_queue, jump_forward=jump_forward, warm_up=True)
     engine.start()
     return engine
 

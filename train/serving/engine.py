@@ -14,6 +14,7 @@ rest wait in a bounded queue and the server answers 503 when it is full.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -115,13 +116,24 @@ class LoadedModel:
     engine: str = "torch"
     """Which backend: ``torch`` or ``llama.cpp`` (shown by ``/health``)."""
     _grammars: GrammarFactory | None = None
+    _grammars_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def grammars(self) -> GrammarFactory:
-        """Built on first structured request, so plain chat works even without xgrammar."""
-        if self._grammars is None:
-            self._grammars = GrammarFactory(self.tokenizer, self.vocab_size)
-        return self._grammars
+        """Built once, on first use, so plain chat works even without xgrammar. Request
+        threads and the engine's warm-up may ask at the same time."""
+        with self._grammars_lock:
+            if self._grammars is None:
+                self._grammars = GrammarFactory(self.tokenizer, self.vocab_size)
+            return self._grammars
+
+    def warm_up(self) -> None:
+        """Build the grammar factory ahead of the first request: importing xgrammar and reading
+        the vocabulary take about 1.5 s on 2 cores, which a one-shot ``ptool chat`` would
+        otherwise wait for after the server was already up. Without xgrammar nothing happens
+        here; the structured request that needs it gets the error."""
+        with contextlib.suppress(Exception):  # the first request that needs it reports it
+            _ = self.grammars
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -224,9 +236,11 @@ class Engine:
     """Runs :class:`GenerationJob` s on a worker thread, up to ``backend.slots`` at once."""
 
     def __init__(self, loaded: LoadedModel, *, max_queue: int = 16,
-                 jump_forward: bool = True) -> None:
+                 jump_forward: bool = True, warm_up: bool = False) -> None:
         self.loaded = loaded
         self.jump_forward = jump_forward
+        self._warm_up = warm_up
+        """Build the grammar factory in the background at start (the server; tests leave it)."""
         self._jobs: queue.Queue[GenerationJob | None] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -239,6 +253,9 @@ class Engine:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ptool-engine", daemon=True)
                 self._thread.start()
+                if self._warm_up:
+                    threading.Thread(target=self.loaded.warm_up, name="ptool-warm-up",
+                                     daemon=True).start()
 
     def stop(self) -> None:
         with self._lock:

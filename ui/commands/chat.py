@@ -116,12 +116,13 @@ def chat(
     if not user:
         raise fail("--user is required; see `ptool users`", code=2)
     settings = Settings()
-    ws = open_workspace(settings)
     if threads:
-        _list_threads(ws, user)
+        _list_threads(open_workspace(settings), user)
         return
     with ExitStack() as stack:
+        # The model first: the embedded server loads while the workspace opens.
         model, label = stack.enter_context(chat_model_for(settings))
+        ws = open_workspace(settings)
         saver = stack.enter_context(open_checkpointer_for(settings))
         graph = build_graph(saver)
         context = Context(chat_model=model, source=ws.source(), history_k=history_k,
