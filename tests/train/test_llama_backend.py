@@ -148,3 +148,42 @@ def test_bf16_serving_picks_the_peft_models_platform_and_api(
 ) -> None:
     for ours, reference in zip(answers["llama.cpp bf16"], answers["peft"], strict=True):
         assert ours.split("(")[0] == reference.split("(")[0]
+
+
+class _Counted:
+    """A stand-in context: counts the sequences handed out."""
+
+    n_ctx_seq = 4096
+
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    def acquire(self, prompt: list[int], reserve: int) -> object:
+        self.acquired += 1
+        return object()
+
+    def release(self, session: object) -> None:
+        pass
+
+
+def test_the_base_context_opens_only_when_a_request_names_the_base() -> None:
+    from train.serving.llama_backend import LlamaCppBackend
+
+    adapter, opened = _Counted(), []
+
+    def open_base() -> _Counted:
+        opened.append("base")
+        return _Counted()
+
+    contexts: dict[Any, Any] = {"ptool": adapter}
+    openers: dict[Any, Any] = {None: open_base, "ptool": lambda: adapter}
+    backend = LlamaCppBackend(contexts, openers, slots=1)
+    assert backend.context_window() == 4096
+    with backend.session([1, 2], "ptool"):
+        pass
+    assert adapter.acquired == 1 and opened == []  # chat's requests never load the base weights
+    with backend.session([1, 2], None):
+        pass
+    with backend.session([3], None):
+        pass
+    assert opened == ["base"]  # opened once, on the first request for it
