@@ -25,12 +25,10 @@ import ctypes
 import hashlib
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -200,36 +198,21 @@ class _Context:
 
 class LlamaCppBackend:
     """One :class:`_Context` per served name (``None`` = the base), each of ``slots`` sequences.
-    Sessions of different names in one :meth:`step_many` run one forward pass per context.
+    Sessions of different names in one :meth:`step_many` run one forward pass per context."""
 
-    A context is opened when its name is first asked for, except those in ``opened``: a server
-    with an adapter serves the adapter's merged copy, and the base's own weights (about 0.5 s
-    to open and 270 MB) are only loaded once a request names the base model."""
-
-    def __init__(self, opened: dict[str | None, _Context],
-                 openers: dict[str | None, Callable[[], _Context]], *, slots: int = 1) -> None:
-        self._contexts = dict(opened)
-        self._openers = openers
-        self._lock = threading.Lock()
+    def __init__(self, contexts: dict[str | None, _Context], *, slots: int = 1) -> None:
+        self.contexts = contexts
         self.slots = slots
 
-    def context(self, name: str | None) -> _Context:
-        """The context serving ``name`` (opened now if it was not yet)."""
-        with self._lock:
-            if name not in self._contexts:
-                self._contexts[name] = self._openers[name]()
-            return self._contexts[name]
-
     def context_window(self) -> int:
-        """Positions one request may use: its sequence's cells (the same in every context)."""
-        with self._lock:
-            return next(iter(self._contexts.values())).n_ctx_seq
+        """Positions one request may use: its sequence's cells."""
+        return self.contexts[None].n_ctx_seq
 
     @contextmanager
     def session(self, prompt: list[int], adapter: str | None,
                 reserve: int = 0) -> Iterator[_LlamaSession]:
         """Raises :class:`~train.serving.engine.NoRoomError` while every sequence is busy."""
-        context = self.context(adapter)
+        context = self.contexts[adapter]
         session = context.acquire(prompt, reserve)
         if session is None:
             raise NoRoomError("no free sequence")
@@ -358,16 +341,12 @@ def load_llama(
         return _Context(model, lora, slots=slots, n_ctx=n_ctx, threads=n_threads,
                         prefix_cache=prefix_cache, min_reuse=32)
 
-    openers: dict[str | None, Callable[[], _Context]] = {None: partial(open_context, model_gguf)}
+    contexts: dict[str | None, _Context] = {None: open_context(model_gguf)}
     for name, path in adapters.items():
         if merge:
-            openers[name] = partial(open_context,
-                                    _merged_model(cache, shipped, name, path, weights))
+            contexts[name] = open_context(_merged_model(cache, shipped, name, path, weights))
         else:
-            openers[name] = partial(open_context, model_gguf,
-                                    _lora_gguf(cache, shipped, name, path))
-    eager: list[str | None] = [*adapters] or [None]  # with adapters the base waits for a request
-    contexts: dict[str | None, _Context] = {name: openers[name]() for name in eager}
+            contexts[name] = open_context(model_gguf, _lora_gguf(cache, shipped, name, path))
     try:
         configured = GenerationConfig.from_pretrained(model_dir).eos_token_id
     except OSError:
@@ -377,7 +356,7 @@ def load_llama(
         base_name=base_name,
         adapters=adapters,
         eos_ids=eos_ids(tokenizer, configured),
-        vocab_size=contexts[eager[0]].n_vocab,  # one vocabulary: the adapters keep the base's
-        backend=LlamaCppBackend(contexts, openers, slots=slots),
+        vocab_size=contexts[None].n_vocab,
+        backend=LlamaCppBackend(contexts, slots=slots),
         engine="llama.cpp",
     )
