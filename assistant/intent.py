@@ -147,7 +147,7 @@ def pair_features(request: str, tools: Sequence[Mapping[str, Any]], platforms: S
 
 
 _FILE = WeightsFile(model="intent scorer", command="ptool train intent",
-                    missing=IntentModelMissing, features=("overlap_features", OVERLAP_FEATURES))
+                    missing=IntentModelMissing, features={"overlap_features": OVERLAP_FEATURES})
 
 
 @dataclass(frozen=True)

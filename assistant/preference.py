@@ -12,9 +12,14 @@ logistic layers over sentence embeddings, so it is fast, small and explainable:
    agree (urgency, price tier, kind of item), not only overall similarity.
 2. **Platform choice** -- per candidate platform, a handful of aggregates of those relevances
    (share of the relevance mass, best event, share of the top events, share of all events) plus
-   how well the platform's own description fits the request and the user's stated preferences
-   (what a cold-start user is judged by); a second logistic layer scores them and a softmax over
-   the candidates gives the probabilities.
+   how well the platform's own description fits the request and the user's stated preferences;
+   a second logistic layer scores them and a softmax over the candidates gives the
+   probabilities.
+3. **Cold start** -- a user with no history in the scenario has nothing for layers 1-2 to read,
+   so a layer of its own judges the platforms' descriptions against the request and the
+   profile's stated preferences: by meaning (cosine) and by trait ("hunts for the lowest price"
+   and "a cheap one" against a characteristic like "price level: budget", read with the same
+   trait probes that read the history).
 
 The features never see platform names or the order of candidates, so the model transfers to
 platforms, users and scenarios it was not trained on. Weights are a small ``.npz`` shipped in
@@ -27,6 +32,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +51,11 @@ ATTRIBUTES = ("urgent", "budget", "premium")
 PLATFORM_FEATURES = (
     "rel_share", "rel_max", "top_share", "event_share", "sim_vote", "kind_vote",
     *(f"{a}_share" for a in ATTRIBUTES), *(f"{a}_override" for a in ATTRIBUTES),
-    "desc_fit", "pref_fit", "cold_desc_fit", "cold_pref_fit", "no_events",
+    "desc_fit", "pref_fit",
 )
 """The per-platform features, in the order of the second layer's weights."""
+COLD_FEATURES = ("desc_fit", "pref_fit", "trait_fit", "ask_fit")
+"""The cold-start layer's per-platform features (:func:`cold_features`)."""
 
 _TOP_EVENTS = 3
 _SIM_TEMPERATURE = 0.05
@@ -64,14 +72,15 @@ class PreferenceModelMissing(RuntimeError):
 
 _FILE = WeightsFile(model="preference model", command="ptool train preference",
                     missing=PreferenceModelMissing,
-                    features=("platform_features", PLATFORM_FEATURES))
+                    features={"platform_features": PLATFORM_FEATURES,
+                              "cold_features": COLD_FEATURES})
 
 
 @dataclass(frozen=True)
 class PreferenceWeights:
-    """The trained parts: trait probes, the kind-of-item projection, event relevance and the
-    platform layer. ``threshold``: the top probability above which ``constrain`` narrows the
-    answer to one platform (chosen on the dev users)."""
+    """The trained parts: trait probes, the kind-of-item projection, event relevance, the
+    platform layer and the cold-start layer. ``threshold``: the top probability above which
+    ``constrain`` narrows the answer to one platform (chosen on the dev users)."""
 
     attribute_hidden: np.ndarray  # (dim, hidden): the trait probe's hidden layer
     attribute_hidden_bias: np.ndarray  # (hidden,)
@@ -83,10 +92,11 @@ class PreferenceWeights:
     pair_bias: float
     platform_coef: np.ndarray
     platform_bias: float
+    cold_coef: np.ndarray  # (len(COLD_FEATURES),): no bias, the softmax would cancel it
     threshold: float = 1.0
 
     _ARRAYS = ("attribute_hidden", "attribute_hidden_bias", "attribute_coef", "attribute_bias",
-               "kind_mean", "kind_projection", "pair_coef", "platform_coef")
+               "kind_mean", "kind_projection", "pair_coef", "platform_coef", "cold_coef")
 
     def save(self, path: Path) -> None:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
@@ -105,6 +115,9 @@ class PreferenceWeights:
     def with_platform_layer(self, coef: np.ndarray, bias: float,
                             threshold: float = 1.0) -> PreferenceWeights:
         return replace(self, platform_coef=coef, platform_bias=bias, threshold=threshold)
+
+    def with_cold_layer(self, coef: np.ndarray) -> PreferenceWeights:
+        return replace(self, cold_coef=coef)
 
     def attributes(self, vectors: np.ndarray) -> np.ndarray:
         """Probability of each :data:`ATTRIBUTES` trait per text, ``(n, len(ATTRIBUTES))``."""
@@ -139,6 +152,15 @@ def platform_text(platform: PlatformInfo) -> str:
     return f"{platform['name']}: {traits}"
 
 
+def platform_characteristics(platform: PlatformInfo) -> list[str]:
+    """Each characteristic of a platform as its own text ("price level: budget"): a trait is
+    read more reliably from one characteristic than from the whole description."""
+    profile = platform.get("profile") or {}
+    if isinstance(profile, Mapping) and profile:
+        return [f"{k}: {v}" for k, v in profile.items()]
+    return [platform_text(platform)]
+
+
 def stated_preferences(basic_features: Mapping[str, Any]) -> str:
     """Free-text preference statements in a profile ("values brand reputation..."), or ``""``.
 
@@ -169,23 +191,29 @@ class Encoded:
     events: np.ndarray  # (n_events, dim)
     descriptions: np.ndarray  # (n_platforms, dim)
     preferences: np.ndarray | None
+    characteristics: tuple[np.ndarray, ...] = ()  # per platform (n_chars, dim); cold start only
 
 
 def encode(embed: Embedder, request: str, events: Sequence[Event],
            platforms: Sequence[PlatformInfo], basic_features: Mapping[str, Any]) -> Encoded:
-    """Embed everything the model reads in one call to ``embed``."""
+    """Embed everything the model reads in one call to ``embed`` (the platforms'
+    characteristics one by one only for a user without events: only the cold-start layer
+    reads them)."""
     stated = stated_preferences(basic_features)
     parts = request_parts(request)
+    chars = [] if events else [platform_characteristics(p) for p in platforms]
     texts = [request, *parts, *(e["action"] for e in events),
-             *(platform_text(p) for p in platforms)]
+             *(platform_text(p) for p in platforms), *(t for c in chars for t in c)]
     if stated:
         texts.append(stated)
     vectors = np.asarray(embed(texts), dtype=np.float32)
-    m, n = len(parts), len(events)
+    m, n, k = len(parts), len(events), len(platforms)
+    ends = np.cumsum([1 + m + n + k, *(len(c) for c in chars)])
     return Encoded(request=vectors[0], request_parts=vectors[1:1 + m],
                    events=vectors[1 + m:1 + m + n].reshape(n, vectors.shape[1]),
-                   descriptions=vectors[1 + m + n:1 + m + n + len(platforms)],
-                   preferences=vectors[-1] if stated else None)
+                   descriptions=vectors[1 + m + n:1 + m + n + k],
+                   preferences=vectors[-1] if stated else None,
+                   characteristics=tuple(vectors[a:b] for a, b in pairwise(ends)))
 
 
 def request_parts(request: str) -> list[str]:
@@ -246,7 +274,10 @@ def platform_features(encoded: Encoded, derived: Derived, event_platforms: Seque
     * ``<trait>_share`` -- the share of the trait's events on the platform (request-weighted);
     * ``rel_*`` -- layer 1's event relevance, aggregated;
     * ``desc_fit`` / ``pref_fit`` -- the platform's description against the request and the
-      profile's stated preferences (what a user without history is judged by).
+      profile's stated preferences.
+
+    A user without events gets these two columns only; :func:`cold_features` is what scores
+    them.
     """
     n = len(event_platforms)
     owner = np.array([[p == name for p in event_platforms] for name in names],
@@ -258,10 +289,6 @@ def platform_features(encoded: Encoded, derived: Derived, event_platforms: Seque
     if encoded.preferences is not None:
         pref = encoded.descriptions @ encoded.preferences
         rows[:, col["pref_fit"]] = pref - pref.mean()
-    cold = 1.0 if n == 0 else 0.0
-    rows[:, col["cold_desc_fit"]] = cold * rows[:, col["desc_fit"]]
-    rows[:, col["cold_pref_fit"]] = cold * rows[:, col["pref_fit"]]
-    rows[:, col["no_events"]] = cold
     if n == 0:
         return rows
     prob = 1.0 / (1.0 + np.exp(-relevance))
@@ -294,14 +321,57 @@ def platform_features(encoded: Encoded, derived: Derived, event_platforms: Seque
     return rows
 
 
+def cold_features(weights: PreferenceWeights, encoded: Encoded) -> np.ndarray:
+    """The cold-start layer's inputs, one row per platform (:data:`COLD_FEATURES`), each
+    centred over the candidates:
+
+    * ``desc_fit`` / ``pref_fit`` -- cosine of the platform's description with the request and
+      with the stated preferences;
+    * ``trait_fit`` -- the traits the stated preferences express (budget, premium, urgent)
+      against the traits the platform's characteristics express;
+    * ``ask_fit`` -- the same for the traits the request asks for ("a cheap one", "asap").
+    """
+    platform_traits = np.stack([weights.attributes(c).max(axis=0)
+                                for c in encoded.characteristics])
+    whole = np.vstack([encoded.request[None, :], encoded.request_parts])
+    rows = np.zeros((len(encoded.descriptions), len(COLD_FEATURES)), dtype=np.float32)
+    rows[:, 0] = encoded.descriptions @ encoded.request
+    rows[:, 3] = platform_traits @ weights.attributes(whole).max(axis=0)
+    if encoded.preferences is not None:
+        rows[:, 1] = encoded.descriptions @ encoded.preferences
+        rows[:, 2] = platform_traits @ weights.attributes(encoded.preferences)[0]
+    return np.asarray(rows - rows.mean(axis=0))
+
+
 def relevance(weights: PreferenceWeights, encoded: Encoded, derived: Derived) -> np.ndarray:
     return np.asarray(pair_features(encoded, derived) @ weights.pair_coef + weights.pair_bias)
 
 
-def probabilities(weights: PreferenceWeights, rows: np.ndarray) -> np.ndarray:
-    logits = rows @ weights.platform_coef + weights.platform_bias
+def _softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max())
-    return exp / exp.sum()
+    return np.asarray(exp / exp.sum())
+
+
+def probabilities(weights: PreferenceWeights, rows: np.ndarray) -> np.ndarray:
+    """The platform layer's probabilities over the candidates (users with events)."""
+    return _softmax(rows @ weights.platform_coef + weights.platform_bias)
+
+
+def cold_probabilities(weights: PreferenceWeights, rows: np.ndarray) -> np.ndarray:
+    """The cold-start layer's probabilities over the candidates (users without events)."""
+    return _softmax(rows @ weights.cold_coef)
+
+
+def choose(weights: PreferenceWeights, encoded: Encoded,
+           event_platforms: Sequence[str], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities over ``names`` and each event's relevance: the platform layer when the
+    user has events in the scenario, the cold-start layer otherwise."""
+    if not event_platforms:
+        return cold_probabilities(weights, cold_features(weights, encoded)), np.zeros(0)
+    derived = derive(weights, encoded)
+    rel = relevance(weights, encoded, derived)
+    rows = platform_features(encoded, derived, event_platforms, names, rel)
+    return probabilities(weights, rows), rel
 
 
 def score_platforms(
@@ -316,10 +386,7 @@ def score_platforms(
     if not names:
         return {"scores": [], "reasons": [], "history_events": len(events)}
     encoded = encode(embed, request, events, platforms, basic_features)
-    derived = derive(weights, encoded)
-    rel = relevance(weights, encoded, derived)
-    rows = platform_features(encoded, derived, [e["platform"] for e in events], names, rel)
-    probs = probabilities(weights, rows)
+    probs, rel = choose(weights, encoded, [e["platform"] for e in events], names)
     order = np.argsort(-probs, kind="stable")
     scores: list[ScoredPlatform] = [{"platform": names[i], "probability": round(float(probs[i]), 4)}
                                    for i in order]

@@ -169,7 +169,7 @@ class SpanWeights:
 
 
 _FILE = WeightsFile(model="span ranker", command="ptool train spans",
-                    missing=SpanModelMissing, features=("feature_set", FEATURE_SET))
+                    missing=SpanModelMissing, features={"feature_set": FEATURE_SET})
 
 
 def shipped_spans_path() -> Path:

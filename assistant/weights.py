@@ -29,15 +29,14 @@ class WeightsFile:
     """The command that rebuilds the file."""
     missing: type[Exception]
     """The model's error for a missing, corrupt or foreign file."""
-    features: tuple[str, tuple[str, ...]] | None = None
-    """The archive key of the feature names, and the names this code computes."""
+    features: Mapping[str, tuple[str, ...]] | None = None
+    """Per layer: the archive key of its feature names, and the names this code computes."""
 
     def write(self, path: Path, arrays: Mapping[str, np.ndarray], *,
               compressed: bool = False) -> None:
         """Save ``arrays``, then the feature names that :meth:`read` checks."""
         out: dict[str, Any] = dict(arrays)  # Any: savez also takes an allow_pickle flag
-        if self.features is not None:
-            key, names = self.features
+        for key, names in (self.features or {}).items():
             out[key] = np.array(names)
         if compressed:
             np.savez_compressed(path, **out)
@@ -51,8 +50,7 @@ class WeightsFile:
         reinstall or to retrain; so does a file trained on other features."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                if self.features is not None:
-                    key, expected = self.features
+                for key, expected in (self.features or {}).items():
                     names = tuple(str(n) for n in data[key])
                     if names != expected:
                         raise self.missing(

@@ -13,15 +13,19 @@ and explain itself. Four parts, in order:
 3. **event relevance** -- a logistic layer over (request, event) pairs;
 4. **platform layer** -- a logistic layer over per-platform aggregates, fitted on relevances
    computed *out of fold* (layer 3 fitted on the other half of the users), so it learns how much
-   to trust relevance on users layer 3 has not seen -- the situation at inference.
+   to trust relevance on users layer 3 has not seen -- the situation at inference;
+5. **cold-start layer** -- a logistic layer over the platforms' fit to the request and to the
+   stated preferences, fitted on every training request with its history dropped
+   (:func:`cold_examples`; it reads only the trait probes, so :func:`fit_cold` can refit it
+   alone).
 
 The labels of parts 1 and 2 are the synthesizer's hidden bookkeeping, used here only: at
 inference the model reads text, never the latent attributes.
 
 Variety, so that the model reads a history instead of learning one generator's words: request
 and event cue phrases are swapped for phrasings the generator never uses in a share of examples
-(:data:`CUE_PARAPHRASES`); a share drops the history (cold start) and, for some, states the
-user's preferences in words under varied keys (:func:`stated_preference`); platform names and
+(:data:`CUE_PARAPHRASES`); cold-start examples state the user's preferences in words, under
+varied keys and wordings, for a share of users (:func:`stated_preference`); platform names and
 candidate order cannot matter, since no feature reads them. Model selection and the
 ``constrain`` threshold use a dev split of *users*; the frozen benchmark is never read here.
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,11 +42,16 @@ import numpy as np
 from assistant.benchmark import sample_to_inline
 from assistant.preference import (
     ATTRIBUTES,
+    COLD_FEATURES,
     PLATFORM_FEATURES,
     Encoded,
     PreferenceWeights,
+    choose,
+    cold_features,
     derive,
+    encode,
     pair_features,
+    platform_characteristics,
     platform_features,
     platform_text,
     probabilities,
@@ -112,8 +121,10 @@ class Augment:
 
     cues: Mapping[str, Sequence[str]] = field(default_factory=dict)
     cue_swap: float = 0.3
-    cold_start: float = 0.12
-    stated: float = 0.6
+
+
+STATED_SHARE = 0.6
+"""Share of cold-start examples whose profile states the user's preferences in words."""
 
 
 def stated_preference(traits: Mapping[str, str], rng: random.Random) -> dict[str, str]:
@@ -133,8 +144,7 @@ def _swap_cues(text: str, cues: Mapping[str, Sequence[str]], rng: random.Random)
 
 def examples_from_records(
     records: Iterable[TrainingRecord], labels: dict[str, TextLabel], *,
-    traits: Mapping[str, Mapping[str, str]] | None = None, augment: Augment | None = None,
-    seed: int = 0,
+    augment: Augment | None = None, seed: int = 0,
 ) -> list[Example]:
     """Training records (``ptool synth train``) -> examples, with variety when ``augment``.
 
@@ -160,16 +170,10 @@ def examples_from_records(
         events = scope_events(inline["history"], names)
         features = dict(inline["basic_features"])
         request = record.query
-        if augment is not None:
-            if rng.random() < augment.cue_swap:
-                request = swapped(request)
-                events = [{**e, "action": swapped(e["action"])} if rng.random() < 0.5 else e
-                          for e in events]
-            if rng.random() < augment.cold_start:
-                events = []
-                user_traits = (traits or {}).get(record.user_id)
-                if user_traits and rng.random() < augment.stated:
-                    features.update(stated_preference(user_traits, rng))
+        if augment is not None and rng.random() < augment.cue_swap:
+            request = swapped(request)
+            events = [{**e, "action": swapped(e["action"])} if rng.random() < 0.5 else e
+                      for e in events]
         out.append(Example(user_id=record.user_id, request=request, events=events,
                            platforms=list(inline["platforms"]), basic_features=features,
                            gold=record.gold.platform, scenario=record.scenario))
@@ -223,14 +227,30 @@ def train_and_dev(data: Synthesized, records: Sequence[TrainingRecord], dev_user
     :class:`Augment` over the generator's cue phrases (the dev side with its own draw)."""
     augment = Augment(cues=generator_cues())
     train = examples_from_records([r for r in records if r.user_id not in dev_users],
-                                  data.labels, traits=data.traits, augment=augment, seed=seed)
+                                  data.labels, augment=augment, seed=seed)
     dev = examples_from_records([r for r in records if r.user_id in dev_users], data.labels,
-                                traits=data.traits, augment=augment, seed=seed + 1)
+                                augment=augment, seed=seed + 1)
     return train, dev
 
 
+def cold_examples(examples: Sequence[Example], traits: Mapping[str, Mapping[str, str]],
+                  seed: int, stated_share: float = STATED_SHARE) -> list[Example]:
+    """Every example as a user without history in its scenario would send it; for
+    ``stated_share`` of them the profile states the user's preferences in words."""
+    rng = random.Random(seed)
+    out = []
+    for ex in examples:
+        features = dict(ex.basic_features)
+        user_traits = traits.get(ex.user_id)
+        if user_traits and rng.random() < stated_share:
+            features.update(stated_preference(user_traits, rng))
+        out.append(replace(ex, events=[], basic_features=features))
+    return out
+
+
 class _Vectors:
-    """Every text embedded once (requests, events, platform texts, statements)."""
+    """Every text embedded once, in one batch (requests, events, platform texts and
+    characteristics, statements); :meth:`encode` is the runtime's ``encode`` reading them."""
 
     def __init__(self, embed: Embedder, examples: Sequence[Example],
                  progress: Callable[[str], None]) -> None:
@@ -240,6 +260,8 @@ class _Vectors:
             texts.update((part, None) for part in request_parts(ex.request))
             texts.update((e["action"], None) for e in ex.events)
             texts.update((platform_text(p), None) for p in ex.platforms)
+            if not ex.events:
+                texts.update((t, None) for p in ex.platforms for t in platform_characteristics(p))
             stated = stated_preferences(ex.basic_features)
             if stated:
                 texts[stated] = None
@@ -253,12 +275,7 @@ class _Vectors:
             len(items), self._matrix.shape[1])
 
     def encode(self, ex: Example) -> Encoded:
-        stated = stated_preferences(ex.basic_features)
-        return Encoded(request=self._matrix[self._row[ex.request]],
-                       request_parts=self.rows(request_parts(ex.request)),
-                       events=self.rows([e["action"] for e in ex.events]),
-                       descriptions=self.rows([platform_text(p) for p in ex.platforms]),
-                       preferences=self._matrix[self._row[stated]] if stated else None)
+        return encode(self.rows, ex.request, ex.events, ex.platforms, ex.basic_features)
 
 
 def _labelled_texts(examples: Sequence[Example], labels: Mapping[str, TextLabel]) -> list[str]:
@@ -310,31 +327,50 @@ def _fit_pairs(weights: PreferenceWeights, encoded: Sequence[Encoded],
 
 @dataclass(frozen=True)
 class FitReport:
-    """What was fitted and how it did on the dev users."""
+    """What was fitted and how it did on the dev users: their requests as sent (with history)
+    and the same requests as users without history would send them (cold start)."""
 
     weights: PreferenceWeights
     dev_accuracy: float
-    dev_accuracy_history: float
     dev_accuracy_cold: float
+    dev_accuracy_cold_stated: float
     baselines: dict[str, float]
     threshold_coverage: float
     threshold_accuracy: float
     pair_c: float
     platform_c: float
+    cold_c: float
     n_train: int
     n_dev: int
 
 
+@dataclass(frozen=True)
+class ColdReport:
+    """The cold-start layer and its dev accuracy (all, and profiles stating preferences)."""
+
+    coef: np.ndarray
+    c: float
+    dev_accuracy: float
+    dev_accuracy_stated: float
+
+
 def fit(
     train: Sequence[Example], dev: Sequence[Example], embed: Embedder,
-    labels: Mapping[str, TextLabel], *, pair_cs: Sequence[float] = (1.0,),
-    platform_cs: Sequence[float] = (0.1, 1.0, 10.0), target_precision: float = 0.9,
+    labels: Mapping[str, TextLabel], *, traits: Mapping[str, Mapping[str, str]] | None = None,
+    pair_cs: Sequence[float] = (1.0,), platform_cs: Sequence[float] = (0.1, 1.0, 10.0),
+    cold_cs: Sequence[float] = (0.1, 1.0, 10.0), target_precision: float = 0.9,
     seed: int = 0, progress: Callable[[str], None] = lambda _: None,
 ) -> FitReport:
-    """Fit every part on ``train`` (choosing C and the threshold on ``dev``)."""
+    """Fit every part on ``train`` (choosing C and the threshold on ``dev``). Examples without
+    history train the cold-start layer only, as do the cold copies of every example
+    (:func:`cold_examples`, stated preferences drawn from ``traits``)."""
     from sklearn.linear_model import LogisticRegression
 
-    vectors = _Vectors(embed, [*train, *dev], progress)
+    cold_train = cold_examples(train, traits or {}, seed)
+    cold_dev = cold_examples(dev, traits or {}, seed + 1)
+    train = [ex for ex in train if ex.events]
+    dev = [ex for ex in dev if ex.events]
+    vectors = _Vectors(embed, [*train, *dev, *cold_train, *cold_dev], progress)
     enc_train = [vectors.encode(ex) for ex in train]
     enc_dev = [vectors.encode(ex) for ex in dev]
     texts = _labelled_texts(train, labels)
@@ -349,7 +385,7 @@ def fit(
         attribute_bias=attr_bias, kind_mean=kind_mean, kind_projection=kind_proj,
         pair_coef=np.zeros(dim + 2 + len(ATTRIBUTES), np.float32),
         pair_bias=0.0, platform_coef=np.zeros(len(PLATFORM_FEATURES), np.float32),
-        platform_bias=0.0)
+        platform_bias=0.0, cold_coef=np.zeros(len(COLD_FEATURES), np.float32))
     users = sorted({ex.user_id for ex in train})
     random.Random(seed).shuffle(users)
     half = set(users[: len(users) // 2])
@@ -357,6 +393,7 @@ def fit(
              for side in (True, False)]
     y = np.concatenate([[p["name"] == ex.gold for p in ex.platforms] for ex in train])
     best: FitReport | None = None
+    cold = fit_cold(base, cold_train, cold_dev, vectors, cs=cold_cs, progress=progress)
     for pc in pair_cs:
         progress(f"event relevance, C={pc}: two folds and the full fit")
         oof: list[np.ndarray] = [np.zeros(0)] * len(train)
@@ -371,7 +408,8 @@ def fit(
             model = LogisticRegression(C=qc, max_iter=2000).fit(np.vstack(oof), y.astype(np.int8))
             weights = layer.with_platform_layer(model.coef_[0].astype(np.float32),
                                                 float(model.intercept_[0]))
-            report = _report(weights, dev_rows, dev, train, pc, qc, target_precision)
+            report = _report(weights.with_cold_layer(cold.coef), dev_rows, dev, cold, pc, qc,
+                             target_precision, len(train))
             progress(f"  C1={pc} C2={qc}: dev accuracy {report.dev_accuracy:.3f}")
             if best is None or report.dev_accuracy > best.dev_accuracy:
                 best = report
@@ -379,16 +417,49 @@ def fit(
     return best
 
 
+def fit_cold(
+    weights: PreferenceWeights, train: Sequence[Example], dev: Sequence[Example],
+    vectors: _Vectors | Embedder, *, cs: Sequence[float] = (0.1, 1.0, 10.0),
+    progress: Callable[[str], None] = lambda _: None,
+) -> ColdReport:
+    """The cold-start layer on examples without history (C chosen on ``dev``). It reads only
+    the trait probes of ``weights``, so it can be refitted on shipped weights alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    if not isinstance(vectors, _Vectors):
+        vectors = _Vectors(vectors, [*train, *dev], progress)
+    rows = [cold_features(weights, vectors.encode(ex)) for ex in train]
+    y = np.concatenate([[p["name"] == ex.gold for p in ex.platforms] for ex in train])
+    dev_rows = [cold_features(weights, vectors.encode(ex)) for ex in dev]
+    stated = np.array([bool(stated_preferences(ex.basic_features)) for ex in dev])
+    best: ColdReport | None = None
+    for c in cs:
+        # no intercept: rows are centred over the candidates, and the softmax cancels a bias
+        model = LogisticRegression(C=c, max_iter=1000, fit_intercept=False).fit(
+            np.vstack(rows), y.astype(np.int8))
+        coef = model.coef_[0].astype(np.float32)
+        hits = np.array([ex.platforms[int(np.argmax(r @ coef))]["name"] == ex.gold
+                         for r, ex in zip(dev_rows, dev, strict=True)])
+        report = ColdReport(coef=coef, c=c, dev_accuracy=float(hits.mean()),
+                            dev_accuracy_stated=float(hits[stated].mean()) if stated.any()
+                            else float("nan"))
+        progress(f"  cold start, C={c}: dev accuracy {report.dev_accuracy:.3f} "
+                 f"(stated preferences {report.dev_accuracy_stated:.3f})")
+        if best is None or report.dev_accuracy > best.dev_accuracy:
+            best = report
+    assert best is not None
+    return best
+
+
 def _report(weights: PreferenceWeights, dev_rows: Sequence[np.ndarray],
-            dev: Sequence[Example], train: Sequence[Example], pc: float, qc: float,
-            target_precision: float) -> FitReport:
+            dev: Sequence[Example], cold: ColdReport, pc: float, qc: float,
+            target_precision: float, n_train: int) -> FitReport:
     probs = [probabilities(weights, rows) for rows in dev_rows]
     hits = np.array([ex.platforms[int(np.argmax(p))]["name"] == ex.gold
                      for p, ex in zip(probs, dev, strict=True)])
     tops = np.array([float(p.max()) for p in probs])
     threshold = _threshold(tops, hits, target_precision)
     sure = tops >= threshold
-    history = np.array([bool(ex.events) for ex in dev])
     col = PLATFORM_FEATURES.index
     baselines = {
         "most frequent platform": _baseline(dev, dev_rows, col("event_share")),
@@ -399,12 +470,11 @@ def _report(weights: PreferenceWeights, dev_rows: Sequence[np.ndarray],
     return FitReport(
         weights=weights.with_platform_layer(weights.platform_coef, weights.platform_bias,
                                             threshold),
-        dev_accuracy=float(hits.mean()),
-        dev_accuracy_history=float(hits[history].mean()) if history.any() else float("nan"),
-        dev_accuracy_cold=float(hits[~history].mean()) if (~history).any() else float("nan"),
+        dev_accuracy=float(hits.mean()), dev_accuracy_cold=cold.dev_accuracy,
+        dev_accuracy_cold_stated=cold.dev_accuracy_stated,
         baselines=baselines, threshold_coverage=float(sure.mean()),
         threshold_accuracy=float(hits[sure].mean()) if sure.any() else float("nan"),
-        pair_c=pc, platform_c=qc, n_train=len(train), n_dev=len(dev))
+        pair_c=pc, platform_c=qc, cold_c=cold.c, n_train=n_train, n_dev=len(dev))
 
 
 def _threshold(tops: np.ndarray, hits: np.ndarray, precision: float) -> float:
@@ -437,6 +507,7 @@ def predictions(weights: PreferenceWeights, examples: Sequence[Example],
     vectors = _Vectors(embed, examples, lambda _: None)
     out = []
     for ex in examples:
-        rows = _platform_rows(vectors.encode(ex), ex, weights)
-        out.append(ex.platforms[int(np.argmax(probabilities(weights, rows)))]["name"])
+        names = [p["name"] for p in ex.platforms]
+        probs, _ = choose(weights, vectors.encode(ex), [e["platform"] for e in ex.events], names)
+        out.append(names[int(np.argmax(probs))])
     return out

@@ -20,6 +20,7 @@ from assistant.preference import (
     PreferenceModelMissing,
     PreferenceWeights,
     score_platforms,
+    shipped_weights,
     stated_preferences,
 )
 from assistant.state import Event, PlatformInfo
@@ -76,6 +77,27 @@ def test_stated_preferences_in_the_profile_move_the_choice() -> None:
     assert thrifty["ThriftHub"] > plain["ThriftHub"]
     assert max(quality, key=quality.__getitem__) == "LuxeLane"
     assert max(thrifty, key=thrifty.__getitem__) == "ThriftHub"
+
+
+def test_a_cold_start_request_asking_for_the_cheap_option_goes_to_the_budget_platform() -> None:
+    plain = _score("order a pair of headphones", [])
+    cheap = _score("order a pair of headphones, the cheapest you can find", [])
+    assert cheap["ThriftHub"] > plain["ThriftHub"]
+    assert max(cheap, key=cheap.__getitem__) == "ThriftHub"
+
+
+def test_the_cold_start_layer_never_scores_a_user_with_history() -> None:
+    """Users with events are scored by the layers that read them, whatever the cold layer."""
+    events = [_event(1, "MegaMart", "bought batteries"), _event(2, "LuxeLane", "bought a watch")]
+    shipped = shipped_weights()
+    skewed = shipped.with_cold_layer(np.array([-50.0, 40.0, -30.0, 20.0], dtype=np.float32))
+    request, features = "order a bluetooth speaker", {"likes": "bargains"}
+    views = [score_platforms(request=request, events=events, platforms=SHOPS, embed=embed_texts,
+                             basic_features=features, weights=w) for w in (shipped, skewed)]
+    assert views[0]["scores"] == views[1]["scores"]
+    cold = [score_platforms(request=request, events=[], platforms=SHOPS, embed=embed_texts,
+                            basic_features=features, weights=w) for w in (shipped, skewed)]
+    assert cold[0]["scores"] != cold[1]["scores"]
 
 
 def test_stated_preferences_are_read_from_preference_keys_only() -> None:

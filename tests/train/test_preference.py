@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.preference import PLATFORM_FEATURES
+from assistant.preference import COLD_FEATURES, PLATFORM_FEATURES
 from assistant.state import Event, PlatformInfo
-from train.preference import Example, TextLabel, fit, predictions
+from train.preference import Example, TextLabel, cold_examples, fit, fit_cold, predictions
 
 _DIM = 64
 WORLD = {
@@ -78,3 +78,37 @@ def test_fit_gives_one_weight_per_feature_and_chooses_among_the_candidates() -> 
     assert all(c in {p["name"] for p in ex.platforms} for c, ex in zip(chosen, dev, strict=True))
     hits = [c == ex.gold for c, ex in zip(chosen, dev, strict=True)]
     assert sum(hits) / len(hits) == report.dev_accuracy > 0.5  # two platforms; kinds decide
+
+
+def _cold_world(seed: int) -> list[Example]:
+    """Users without history: each platform's description names the kinds of item it serves,
+    and the gold platform is the one that names the requested kind."""
+    rng = random.Random(seed)
+    out = []
+    for user in range(12):
+        for scenario, kinds in WORLD.items():
+            order = rng.sample(sorted(kinds), len(kinds))
+            platforms: list[PlatformInfo] = [{"name": f"{scenario}-{i}",
+                                              "profile": {"range": f"{kind} and more"}}
+                                             for i, kind in enumerate(order)]
+            for n in range(4):
+                kind = rng.choice(order)
+                out.append(Example(user_id=f"u{user}", request=f"find me some {kind} {n}",
+                                   events=[], platforms=platforms, basic_features={},
+                                   gold=platforms[order.index(kind)]["name"],
+                                   scenario=scenario))
+    return out
+
+
+def test_the_cold_start_layer_learns_from_the_platforms_descriptions() -> None:
+    examples, labels = _examples(0)
+    train, dev = _split(examples)
+    report = fit(train, dev, bag_of_words, labels, platform_cs=(1.0,), cold_cs=(1.0,))
+    assert report.weights.cold_coef.shape == (len(COLD_FEATURES),)
+    cold_train, cold_dev = _split(_cold_world(1))
+    cold = fit_cold(report.weights, cold_examples(cold_train, {}, 0), cold_dev, bag_of_words,
+                    cs=(1.0,))
+    assert cold.coef[COLD_FEATURES.index("desc_fit")] > 0
+    chosen = predictions(report.weights.with_cold_layer(cold.coef), cold_dev, bag_of_words)
+    hits = [c == ex.gold for c, ex in zip(chosen, cold_dev, strict=True)]
+    assert sum(hits) / len(hits) == cold.dev_accuracy > 0.9

@@ -251,6 +251,10 @@ def test_serve_command_builds_vllm_and_embedded_commands(tmp_path: Path) -> None
     assert res.exit_code == 0 and "-m train.serving" in res.output and "--port 8123" in res.output
     res = runner.invoke(app, ["serve", "--engine", "vllm"])
     assert res.exit_code == 1 and "--base" in res.output
+    res = runner.invoke(app, ["serve", "--dry-run", "--gguf-weights", "q4_0"])
+    assert res.exit_code == 0 and "--gguf-weights q4_0" in res.output
+    res = runner.invoke(app, ["serve", "--dry-run", "--gguf-weights", "q3"])
+    assert res.exit_code == 1 and "q8_0" in res.output
 
 
 def test_gemma_spec_installs_its_parts_and_has_a_chat_template() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from train.base_models import DEFAULT_BASE_MODEL, BaseModelError
 from train.serving.app import ServerOptions, create_app
-from train.serving.backends import BACKENDS, DEFAULT_SLOTS, build_engine
+from train.serving.backends import BACKENDS, DEFAULT_SLOTS, GGUF_WEIGHTS, build_engine
 from train.serving.guards import API_KEY_ENV, watch_parent
 from train.serving.models import (
     PROJECT_MODEL,
@@ -48,8 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"],
                         help="torch backend: weight type")
-    parser.add_argument("--gguf-weights", default="bf16", choices=["bf16", "f32"],
-                        help="llama.cpp backend: re-encoding of the shipped GGUF weights")
+    parser.add_argument("--gguf-weights", default="bf16", choices=GGUF_WEIGHTS,
+                        help="llama.cpp backend: re-encoding of the shipped GGUF weights (and "
+                        "of each merged adapter)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-queue", type=int, default=16)
     parser.add_argument(

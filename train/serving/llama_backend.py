@@ -232,10 +232,12 @@ class LlamaCppBackend:
 
 
 def _reencode(source: Path, out: Path, weights: str) -> Path:
-    """``source`` re-encoded as BF16 or F32 GGUF by llama.cpp's quantizer (once; cached)."""
+    """``source`` re-encoded as ``weights`` (one of ``backends.GGUF_WEIGHTS``) by llama.cpp's
+    quantizer (once; cached)."""
     import llama_cpp
 
-    ftypes = {"bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16, "f32": llama_cpp.LLAMA_FTYPE_ALL_F32}
+    ftypes = {"bf16": llama_cpp.LLAMA_FTYPE_MOSTLY_BF16, "f32": llama_cpp.LLAMA_FTYPE_ALL_F32,
+              "q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, "q4_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0}
     if weights not in ftypes:
         raise ValueError(f"unknown weight type {weights!r}; use one of {', '.join(ftypes)}")
     if out.exists():

@@ -62,6 +62,10 @@ def serve(
         ),
     ] = "auto",
     dtype: Annotated[str, typer.Option(help="embedded, torch: bfloat16 or float32.")] = "bfloat16",
+    gguf_weights: Annotated[
+        str, typer.Option(help="embedded, llama.cpp: weight type, bf16 (default), f32, q8_0 or "
+                          "q4_0 (re-quantized base and merged adapter; see bench/RESULTS.md).")
+    ] = "bf16",
     threads: Annotated[int | None, typer.Option(help="embedded: CPU threads.")] = None,
     max_queue: Annotated[int, typer.Option(help="embedded: waiting requests before 503.")] = 16,
     prefix_cache: Annotated[
@@ -89,8 +93,11 @@ def serve(
     variable, `ptool chat` and `ptool ui` start the embedded server themselves. With
     PTOOL_MODEL_API_KEY set, both engines require it as `Authorization: Bearer <key>`.
     """
+    from train.serving.backends import GGUF_WEIGHTS
     from train.serving.embedded import configured_api_key
 
+    if gguf_weights not in GGUF_WEIGHTS:
+        raise fail(f"--gguf-weights must be one of {', '.join(GGUF_WEIGHTS)}")
     settings = Settings()
     api_key = configured_api_key(settings.model_api_key)
     adapters = list(adapter or [])
@@ -110,6 +117,8 @@ def serve(
             backend,
             "--dtype",
             dtype,
+            "--gguf-weights",
+            gguf_weights,
             "--max-queue",
             str(max_queue),
             "--prefix-cache",

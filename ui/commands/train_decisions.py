@@ -83,30 +83,57 @@ def preference_command(
         "--dev-share", min=0.05, max=0.5, help="Share of training users held out for model "
         "selection and the constrain threshold.")] = 0.15,
     seed: Annotated[int, typer.Option("--seed", help="Dev split and variety seed.")] = 0,
+    cold_only: Annotated[bool, typer.Option(
+        "--cold-only", help="Refit only the cold-start layer (users without history) on the "
+        "shipped weights, leaving the layers that read history as they are.")] = False,
 ) -> None:
     """Train the preference model (which platform this user would pick) on synthesized
     training users; prints dev accuracy next to the baselines it must beat."""
-    from assistant.preference import shipped_model_path
+    from assistant.preference import PreferenceModelMissing, shipped_model_path, shipped_weights
     from profiles.embeddings import CachedEmbedder, embed_texts
-    from train.preference import fit, split_users, synthesized, train_and_dev
+    from train.preference import (
+        cold_examples,
+        fit,
+        fit_cold,
+        split_users,
+        synthesized,
+        train_and_dev,
+    )
 
     data = synthesized(_seeds(seeds), _world)
     dev_users = split_users([r.user_id for r in data.records], dev_share, seed)
     train, dev = train_and_dev(data, data.records, dev_users, seed)
     _say(f"{len(train)} training requests, {len(dev)} dev requests ({len(dev_users)} dev users)")
-    report = fit(train, dev, CachedEmbedder(embed_texts), data.labels, seed=seed,
-                 progress=_say)
+    embed = CachedEmbedder(embed_texts)
+    if cold_only:
+        try:
+            weights = shipped_weights()
+        except PreferenceModelMissing as exc:
+            raise fail(f"{exc} (--cold-only refits the cold-start layer of shipped "
+                       "weights)") from None
+        cold = fit_cold(weights, cold_examples(train, data.traits, seed),
+                        cold_examples(dev, data.traits, seed + 1), embed, progress=_say)
+        target = _save(weights.with_cold_layer(cold.coef), out, shipped_model_path())
+        console.print(f"| dev users ({len(dev)} requests, no history) | platform accuracy |\n"
+                      f"|---|---|\n| cold start | {cold.dev_accuracy:.3f} |\n"
+                      f"| cold start, profile states preferences | "
+                      f"{cold.dev_accuracy_stated:.3f} |")
+        console.print(f"C={cold.c}; wrote {target}")
+        return
+    report = fit(train, dev, embed, data.labels, traits=data.traits, seed=seed, progress=_say)
     target = _save(report.weights, out, shipped_model_path())
     console.print(f"| dev users ({report.n_dev} requests) | platform accuracy |\n|---|---|")
     for name, value in report.baselines.items():
         console.print(f"| {escape(name)} (users with history) | {value:.3f} |")
-    console.print(f"| preference model, users with history | {report.dev_accuracy_history:.3f} |")
-    console.print(f"| preference model, cold start | {report.dev_accuracy_cold:.3f} |")
-    console.print(f"| preference model, all | {report.dev_accuracy:.3f} |")
+    console.print(f"| preference model, users with history | {report.dev_accuracy:.3f} |")
+    console.print(f"| preference model, the same requests without history | "
+                  f"{report.dev_accuracy_cold:.3f} |")
+    console.print(f"| ... of which the profile states preferences | "
+                  f"{report.dev_accuracy_cold_stated:.3f} |")
     console.print(f"constrain threshold {report.weights.threshold:.2f}: covers "
                   f"{report.threshold_coverage:.1%} of dev requests at "
                   f"{report.threshold_accuracy:.1%} accuracy; C={report.pair_c}/"
-                  f"{report.platform_c}; wrote {target}")
+                  f"{report.platform_c}/{report.cold_c}; wrote {target}")
 
 
 def router_command(
