@@ -62,7 +62,8 @@ _SIM_TEMPERATURE = 0.05
 _KIND_TEMPERATURE = 0.1
 _CLAUSE = re.compile(r"[,.!?;:()]| - | and | but ")
 _PREFERENCE_KEYS = ("prefer", "like", "value", "interest", "style", "taste", "note", "about",
-                    "bio", "habit", "priorit")
+                    "bio", "habit", "priorit", "favo", "hobb", "lifestyle", "personality",
+                    "budget", "goal")
 """Profile keys that hold stated preferences (matched as substrings of the lower-cased key)."""
 
 

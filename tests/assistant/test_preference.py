@@ -102,8 +102,11 @@ def test_the_cold_start_layer_never_scores_a_user_with_history() -> None:
 
 def test_stated_preferences_are_read_from_preference_keys_only() -> None:
     features = {"home_address": "5 Elm St", "likes": "indie labels",
-                "profile": {"shoppingPreferences": "values craftsmanship"}}
-    assert stated_preferences(features) == "indie labels; values craftsmanship"
+                "profile": {"shoppingPreferences": "values craftsmanship"},
+                "personal_email": "a@b.example", "favouriteBrands": ["Patagonia"],
+                "monthly_budget": "tight", "budget_limit": 300}
+    assert stated_preferences(features) == ("indie labels; values craftsmanship; Patagonia; "
+                                            "tight")
 
 
 def test_the_explanation_names_the_events_the_model_weighed() -> None:
