@@ -15,9 +15,10 @@ from pathlib import Path
 
 from train.base_models import DEFAULT_BASE_MODEL, BaseModelError
 from train.serving.app import ServerOptions, create_app
-from train.serving.backends import BACKENDS, DEFAULT_SLOTS, GGUF_WEIGHTS, build_engine
+from train.serving.backends import BACKENDS, DEFAULT_SLOTS, build_engine
 from train.serving.guards import API_KEY_ENV, watch_parent
 from train.serving.models import (
+    GGUF_WEIGHTS,
     PROJECT_MODEL,
     discover_adapters,
     parse_adapter_args,

@@ -17,11 +17,6 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "llama.cpp", "torch")
 DEFAULT_SLOTS = 4
 """Requests the llama.cpp backend decodes together (see :mod:`train.serving.engine`)."""
-GGUF_WEIGHTS = ("bf16", "f32", "q8_0", "q4_0")
-"""Weight types the llama.cpp backend re-encodes the shipped GGUF into. ``bf16`` (default) keeps
-the de-quantized values the adapter was trained on; ``f32`` is exact and slow; ``q8_0`` and
-``q4_0`` re-quantize the base and each merged adapter (smaller and faster per token, at the
-quality measured in ``bench/RESULTS.md``)."""
 
 
 def build_engine(

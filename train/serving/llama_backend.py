@@ -232,7 +232,7 @@ class LlamaCppBackend:
 
 
 def _reencode(source: Path, out: Path, weights: str) -> Path:
-    """``source`` re-encoded as ``weights`` (one of ``backends.GGUF_WEIGHTS``) by llama.cpp's
+    """``source`` re-encoded as ``weights`` (one of ``models.GGUF_WEIGHTS``) by llama.cpp's
     quantizer (once; cached)."""
     import llama_cpp
 

@@ -14,6 +14,12 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PROJECT_MODEL = "ptool"
+GGUF_WEIGHTS = ("bf16", "f32", "q8_0", "q4_0")
+"""Weight types the llama.cpp backend re-encodes a served model's GGUF into. ``bf16`` (default)
+keeps the de-quantized values the adapter was trained on; ``f32`` is exact and slow; ``q8_0``
+and ``q4_0`` re-quantize the base and each merged adapter (smaller and faster per token; see
+``bench/RESULTS.md``). Here, not with the backends, so that ``ptool serve`` can check the flag
+without importing torch."""
 
 
 @dataclass(frozen=True)

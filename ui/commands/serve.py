@@ -93,8 +93,8 @@ def serve(
     variable, `ptool chat` and `ptool ui` start the embedded server themselves. With
     PTOOL_MODEL_API_KEY set, both engines require it as `Authorization: Bearer <key>`.
     """
-    from train.serving.backends import GGUF_WEIGHTS
     from train.serving.embedded import configured_api_key
+    from train.serving.models import GGUF_WEIGHTS
 
     if gguf_weights not in GGUF_WEIGHTS:
         raise fail(f"--gguf-weights must be one of {', '.join(GGUF_WEIGHTS)}")
